@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+MO := portal/translations/fr/LC_MESSAGES/messages.mo
+
+.PHONY: install run test test-postgres lint format bench db-upgrade db-revision translations-extract translations-update clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(MO): portal/translations/fr/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --quiet -d portal/translations
+
+install: $(STAMP) $(MO)
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite again on PostgreSQL (defaults to the local server; set TEST_DATABASE_URL to change).
+test-postgres: install
+	DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+db-upgrade: install
+	$(FLASK) db upgrade
+
+db-revision: install
+	$(FLASK) db revision --autogenerate -m "$(m)"
+
+translations-extract: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+
+translations-update: translations-extract
+	$(BIN)/pybabel update --quiet -i portal/translations/messages.pot -d portal/translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache

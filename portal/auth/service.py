@@ -1,0 +1,96 @@
+"""Sign-in use cases: credential checks and server-side sessions.
+
+No request or `current_user` here: callers pass what they read from the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import User, UserSession, UserSource, utcnow
+from ..passwords import passwords
+
+# Writing last_seen on every request would cost a write per page; once a minute suffices.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+class InvalidCredentials(Exception):
+    """Unknown account, wrong password or disabled account: one answer for all."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def authenticate_local(email: str, password: str) -> User:
+    """The local account for `email` if `password` is right, else InvalidCredentials."""
+    user = find_user_by_email(email)
+    usable = user is not None and user.active and user.source == UserSource.LOCAL
+    # Verify even when there is no account, so timing does not tell which it was.
+    ok = passwords.verify(user.password_hash if usable else None, password or "")
+    if not (usable and ok):
+        raise InvalidCredentials()
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    return user
+
+
+def start_session(user: User, method: str = "local") -> str:
+    """Open a new server-side session for `user`; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=_digest(token), user_id=user.id, method=method))
+    db.session.commit()
+    return token
+
+
+def load_session(
+    token: str, *, idle: timedelta, maximum: timedelta, now: datetime | None = None
+) -> User | None:
+    """The user of a live session, or None when it ended, idled out or grew too old."""
+    if not token:
+        return None
+    now = now or utcnow()
+    row = db.session.get(UserSession, _digest(token))
+    if row is None or row.ended_at is not None:
+        return None
+    if now - row.last_seen_at > idle or now - row.created_at > maximum:
+        row.ended_at = now
+        db.session.commit()
+        return None
+    if not row.user.active:
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return row.user
+
+
+def end_session(token: str | None) -> None:
+    if not token:
+        return
+    row = db.session.get(UserSession, _digest(token))
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    """Sign a user out everywhere (disabled accounts, password changes)."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )

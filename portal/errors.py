@@ -1,0 +1,85 @@
+"""Friendly error pages (HTML, htmx fragment or JSON), never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .htmx import wants_fragment
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("Something in that request was not right"), _l("Check what you entered and try again.")),
+    401: (_l("Please sign in"), _l("You need to sign in to see this page.")),
+    403: (
+        _l("This page is not for your account"),
+        _l("Your role does not include this. Ask your IT helpdesk if you think it should."),
+    ),
+    404: (_l("Page not found"), _l("The link may be old, or the page was removed.")),
+    405: (_l("That action is not available here"), _l("Go back and use the page's buttons.")),
+    409: (
+        _l("That cannot be done right now"),
+        _l("The request conflicts with the current state. Reload the page and try again."),
+    ),
+    413: (_l("That is too large"), _l("Send something smaller.")),
+    429: (
+        _l("Too many attempts"),
+        _l("Please wait a few minutes before trying again."),
+    ),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing you did caused this. Try again in a moment; if it persists, tell your IT helpdesk."),
+    ),
+}
+# Machine-facing paths answer JSON.
+JSON_PREFIXES = ("/healthz", "/scim/", "/.well-known/", "/api/")
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(JSON_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def render_error(code: int, detail: str | None = None):
+    title, message = MESSAGES.get(code, MESSAGES[500 if code >= 500 else 400])
+    if _wants_json():
+        return jsonify(error=str(title), message=detail or str(message), status=code), code
+    context = {"code": code, "title": title, "message": message, "detail": detail}
+    if wants_fragment():
+        response = render_template("errors/_alert.html", **context), code
+        # htmx swaps error fragments into the page's alert region (see base.html).
+        return response[0], code, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"}
+    return render_template("errors/error.html", **context), code
+
+
+def _http_error(error: HTTPException):
+    detail = error.description if getattr(error, "portal_detail", False) else None
+    return render_error(error.code or 500, detail)
+
+
+def _csrf_error(error: CSRFError):
+    return render_error(
+        400,
+        str(_l("The form expired or was sent from another site. Reload the page and try again.")),
+    )
+
+
+def _server_error(error: Exception):
+    db.session.rollback()
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(InternalServerError, _server_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)
