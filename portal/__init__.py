@@ -46,7 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
-    from . import access, auth, errors, main, passwords, templating
+    from . import access, admin, auth, errors, main, passwords, templating
 
     passwords.init_app(app)
     auth.init_app(app)
@@ -56,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    app.register_blueprint(admin.bp)
 
     from . import cli
 

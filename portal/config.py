@@ -82,8 +82,7 @@ def load(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "TESTING": env == "testing",
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
-        or "sqlite:///instance/portal.db",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or "sqlite:///instance/portal.db",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Sessions: never named `_session` (an OpenID provider on the same host uses it).
         "SESSION_COOKIE_NAME": "portal_session",

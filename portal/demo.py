@@ -19,7 +19,7 @@ from .models import (
 )
 from .passwords import passwords
 
-PASSWORD = "demo-password"
+PASSWORD = "demo-password"  # noqa: S105  (documented demo password)
 ORG = "Example Corp"
 USERS = [
     # e-mail, display name, role, groups

@@ -15,7 +15,10 @@ from .htmx import wants_fragment
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: (_l("Something in that request was not right"), _l("Check what you entered and try again.")),
+    400: (
+        _l("Something in that request was not right"),
+        _l("Check what you entered and try again."),
+    ),
     401: (_l("Please sign in"), _l("You need to sign in to see this page.")),
     403: (
         _l("This page is not for your account"),
@@ -34,7 +37,7 @@ MESSAGES = {
     ),
     500: (
         _l("Something went wrong on our side"),
-        _l("Nothing you did caused this. Try again in a moment; if it persists, tell your IT helpdesk."),
+        _l("Nothing you did caused this. Try again soon; if it persists, tell your IT helpdesk."),
     ),
 }
 # Machine-facing paths answer JSON.

@@ -90,10 +90,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Les licences d'applications (Apps et livres) de l'entreprise ne sont pas configurées.",
     ),
     "vpp_token_other_organization": (
-        "The company's app licences (Apps and Books) belong to “{vpp_organization}” but its Apple "
-        "Business Manager account to “{abm_organization}”: they must be the same organization.",
+        "The company's app licences (Apps and Books) belong to “{vpp_organization}”, but its "
+        "Apple Business Manager account belongs to “{abm_organization}”; both must be the same "
+        "organization.",
         "Les licences d'applications (Apps et livres) appartiennent à « {vpp_organization} », mais "
-        "le compte Apple Business Manager à « {abm_organization} » : il faut la même organisation.",
+        "le compte Apple Business Manager à « {abm_organization} » : les deux doivent relever de "
+        "la même organisation.",
     ),
     "no_managed_apple_id": (
         "You don't have a work Apple account (Managed Apple ID) yet; ask the IT helpdesk.",
@@ -116,8 +118,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "l'Inscription de l'appareil.",
     ),
     "mam_applied": (
-        "Your company manages only its apps on this device, which comes before User Enrollment.",
-        "Votre entreprise gère seulement ses applications sur cet appareil, ce qui passe avant "
+        "Your company manages only its apps on this device, which takes priority over User "
+        "Enrollment.",
+        "Votre entreprise gère seulement ses applications sur cet appareil, ce qui prime sur "
         "l'Inscription des utilisateurs.",
     ),
     "authenticator_only_applies": (
@@ -126,9 +129,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "seules ses applications sont gérées.",
     ),
     "user_enrollment_beats_authenticator_only": (
-        "You also qualify for sign-in-only registration, but User Enrollment comes first.",
+        "You also qualify for sign-in-only registration, but User Enrollment takes priority.",
         "Vous pourriez aussi vous enregistrer par simple connexion, mais l'Inscription des "
-        "utilisateurs passe avant.",
+        "utilisateurs est prioritaire.",
     ),
     "reenrollment_keeps_type": (
         "This device is enrolling again, so it keeps the type of its first enrollment "
@@ -137,16 +140,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(« {previous} »), même si le paramètre a changé depuis.",
     ),
     "reenrollment_type_unavailable": (
-        "This device was first enrolled with “{previous}”, but it no longer meets the "
+        "This device was first enrolled with “{previous}”, but it no longer meets its "
         "requirements, so that type cannot be kept.",
-        "Cet appareil avait d'abord été inscrit avec « {previous} », mais il n'en remplit plus "
-        "les conditions : ce type ne peut pas être conservé.",
+        "Cet appareil a d'abord été inscrit en « {previous} », mais il n'en remplit plus les "
+        "conditions : ce type ne peut donc pas être conservé.",
     ),
     "account_driven_needs_newer_os": (
         "Signing in with a work account in Settings needs {platform} {minimum} or later; on "
-        "{platform} {version}, you install a profile from this portal instead.",
+        "{platform} {version}, you install a profile downloaded from this portal instead.",
         "La connexion avec un compte professionnel dans Réglages demande {platform} {minimum} ou "
-        "plus récent ; sous {platform} {version}, vous installez plutôt un profil de ce portail.",
+        "une version plus récente ; sous {platform} {version}, vous installez plutôt un profil "
+        "téléchargé depuis ce portail.",
     ),
     "all_criteria_met": (
         "All User Enrollment requirements are met: your company manages only its own apps and "
