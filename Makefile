@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(MO): portal/translations/fr/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile --quiet -d portal/translations
+	$(BIN)/pybabel compile -d portal/translations
 
 install: $(STAMP) $(MO)
 
