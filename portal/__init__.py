@@ -58,7 +58,35 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
 
+    from . import invitations, outbox
+    from .enrollment import routes as enrollment_routes
+
+    invitations.init_app(app)
+    outbox.init_app(app)
+    app.register_blueprint(enrollment_routes.bp)
+
+    from . import mdm
+
+    mdm.init_app(app)
+
+    from . import apple
+
+    app.register_blueprint(apple.bp)
+
+    from . import devices
+
+    app.register_blueprint(devices.bp)
+
+    from . import scim
+
+    scim.init_app(app)
+
     from . import cli
 
     cli.init_app(app)
+
+    # The Slack assistant: /slack/events only when its token and secret are configured.
+    import bot
+
+    bot.init_app(app)
     return app

@@ -7,6 +7,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from . import demo as demo_data
+from .directory import cli as directory_cli
+from .enrollment import cli as enrollment_cli
 
 demo = AppGroup("demo", help="Demo data.")
 
@@ -27,6 +29,8 @@ def seed_command() -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
+    app.cli.add_command(enrollment_cli.enrollment)
+    directory_cli.register(app)
 
     @app.shell_context_processor
     def _shell():

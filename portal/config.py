@@ -108,6 +108,78 @@ def load(overrides: dict | None = None) -> dict:
         "ARGON2_TIME_COST": _int("ARGON2_TIME_COST", 3),
         "ARGON2_MEMORY_COST": _int("ARGON2_MEMORY_COST", 65536),
         "ORG_NAME": os.environ.get("ORG_NAME", "Example Corp"),
+        # Apple MDM. The push topic (UID of the APNs MDM certificate) is required in
+        # production; development makes one up under instance/. Empty CA / signing paths:
+        # a CA and a signing certificate are created under instance/pki/.
+        "MDM_PUSH_TOPIC": os.environ.get("MDM_PUSH_TOPIC", "").strip(),
+        "MDM_USE_DEVELOPMENT_APNS": _bool(os.environ.get("MDM_USE_DEVELOPMENT_APNS")),
+        "MDM_CA_CERT": os.environ.get("MDM_CA_CERT", ""),
+        "MDM_CA_KEY": os.environ.get("MDM_CA_KEY", ""),
+        "PROFILE_SIGNING_CERT": os.environ.get("PROFILE_SIGNING_CERT", ""),
+        "PROFILE_SIGNING_KEY": os.environ.get("PROFILE_SIGNING_KEY", ""),
+        # Reverse-DNS prefix of profile identifiers (default: from PUBLIC_BASE_URL's host).
+        "MDM_PROFILE_IDENTIFIER": os.environ.get("MDM_PROFILE_IDENTIFIER", "").strip(),
+        # Account-driven enrollment: the sign-in token must fetch the profile within this
+        # time; bound to a device, it lapses after this many days without a check-in.
+        "MDM_ENROLL_TOKEN_MINUTES": _int("MDM_ENROLL_TOKEN_MINUTES", 15),
+        "MDM_ACCESS_TOKEN_DAYS": _int("MDM_ACCESS_TOKEN_DAYS", 180),
+        # OpenID Connect sign-in (Entra ID: https://login.microsoftonline.com/<tenant>/v2.0).
+        "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", "").strip(),
+        "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", ""),
+        "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET", ""),
+        "OIDC_SCOPES": os.environ.get("OIDC_SCOPES", "openid email profile"),
+        "OIDC_USER_CLAIM": os.environ.get("OIDC_USER_CLAIM", "email"),
+        "OIDC_JIT_USERS": _bool(os.environ.get("OIDC_JIT_USERS")),
+        "OIDC_BUTTON_LABEL": os.environ.get("OIDC_BUTTON_LABEL", ""),
+        "OIDC_TIMEOUT": _int("OIDC_TIMEOUT", 10),
+        # LDAP sign-in (bind) and import.
+        "LDAP_URL": os.environ.get("LDAP_URL", "").strip(),
+        "LDAP_BIND_DN": os.environ.get("LDAP_BIND_DN", ""),
+        "LDAP_BIND_PASSWORD": os.environ.get("LDAP_BIND_PASSWORD", ""),
+        "LDAP_BASE_DN": os.environ.get("LDAP_BASE_DN", ""),
+        "LDAP_USER_FILTER": os.environ.get("LDAP_USER_FILTER", "(objectClass=inetOrgPerson)"),
+        "LDAP_GROUP_FILTER": os.environ.get(
+            "LDAP_GROUP_FILTER", "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
+        ),
+        "LDAP_START_TLS": _bool(os.environ.get("LDAP_START_TLS")),
+        "LDAP_CA_FILE": os.environ.get("LDAP_CA_FILE", ""),
+        "LDAP_ATTR_EMAIL": os.environ.get("LDAP_ATTR_EMAIL", "mail"),
+        "LDAP_ATTR_NAME": os.environ.get("LDAP_ATTR_NAME", "cn"),
+        "LDAP_ATTR_UPN": os.environ.get("LDAP_ATTR_UPN", ""),
+        "LDAP_ATTR_GROUP_NAME": os.environ.get("LDAP_ATTR_GROUP_NAME", "cn"),
+        "LDAP_ATTR_MEMBER": os.environ.get("LDAP_ATTR_MEMBER", "member"),
+        "LDAP_DEVICE_GROUP_DN": os.environ.get("LDAP_DEVICE_GROUP_DN", ""),
+        "LDAP_DEVICE_ATTRIBUTE": os.environ.get("LDAP_DEVICE_ATTRIBUTE", ""),
+        "LDAP_JIT_USERS": _bool(os.environ.get("LDAP_JIT_USERS")),
+        "LDAP_SYNC_DEACTIVATE_MISSING": _bool(
+            os.environ.get("LDAP_SYNC_DEACTIVATE_MISSING"), default=True
+        ),
+        "LDAP_TIMEOUT": _int("LDAP_TIMEOUT", 5),
+        # SCIM provisioning (Entra ID): bearer tokens made on /admin/sign-in last this long.
+        "SCIM_TOKEN_DAYS": _int("SCIM_TOKEN_DAYS", 365),
+        # Invitations and the e-mail outbox (empty SMTP_URL: mails go to the log and
+        # instance/outbox/*.eml; e.g. smtp://user:pass@host:587?starttls=true, smtps://host).
+        "INVITATION_TTL_DAYS": _int("INVITATION_TTL_DAYS", 7),
+        "INVITATION_RESEND_LIMIT": _int("INVITATION_RESEND_LIMIT", 5),
+        "GO_RATE_LIMIT": os.environ.get("GO_RATE_LIMIT", "30 per minute"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "SMTP_URL": os.environ.get("SMTP_URL", ""),
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+        "OUTBOX_BATCH_SIZE": _int("OUTBOX_BATCH_SIZE", 50),
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300),
+        "OUTBOX_BACKOFF_SECONDS": _int("OUTBOX_BACKOFF_SECONDS", 30),
+        "OUTBOX_POLL_SECONDS": _int("OUTBOX_POLL_SECONDS", 5),
+        # The Slack assistant: mounted at /slack/events when the token and secret are set;
+        # SLACK_APP_TOKEN (xapp-…) only for Socket Mode (`flask --app wsgi bot socket`).
+        "SLACK_BOT_TOKEN": os.environ.get("SLACK_BOT_TOKEN", ""),
+        "SLACK_SIGNING_SECRET": os.environ.get("SLACK_SIGNING_SECRET", ""),
+        "SLACK_APP_TOKEN": os.environ.get("SLACK_APP_TOKEN", ""),
+        "SLACK_API_BASE_URL": os.environ.get("SLACK_API_BASE_URL", "https://slack.com/api/"),
+        # A resend or link asked twice by the same person for the same account within this
+        # many seconds (double click, Slack retry) is sent once.
+        "SLACK_ACTION_COOLDOWN_SECONDS": _int("SLACK_ACTION_COOLDOWN_SECONDS", 60),
+        "SLACK_USER_CACHE_SECONDS": _int("SLACK_USER_CACHE_SECONDS", 600),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import sqlalchemy as sa
 
 from . import audit
@@ -9,11 +11,16 @@ from .directory import apple_id
 from .extensions import db
 from .models import (
     AppleIdScheme,
+    Device,
+    DeviceLogEntry,
     DeviceOwner,
+    DeviceStatus,
+    EnrollmentMethod,
     EnrollmentSetting,
     EnrollmentType,
     Group,
     Organization,
+    Platform,
     Role,
     User,
 )
@@ -44,8 +51,12 @@ def _get_or_add(model, lookup: dict, **values):
     return row, created
 
 
-def seed(environment: str) -> list[str]:
-    """Create what is missing; never changes what exists. Returns what was created."""
+def seed(environment: str, *, devices: bool | None = None) -> list[str]:
+    """Create what is missing; never changes what exists. Returns what was created.
+
+    Demo devices (alice's and bob's iPhones) come too, except in tests unless asked for
+    (`devices=True`): the test suite enrolls its own devices.
+    """
     if environment == "production":
         raise RefusedInProduction("demo data is never seeded when PORTAL_ENV=production")
     created: list[str] = []
@@ -109,7 +120,79 @@ def seed(environment: str) -> list[str]:
         user.groups = [db.session.scalar(sa.select(Group).filter_by(name=g)) for g in groups]
         db.session.add(user)
         created.append(f"user {email}")
+    if devices is None:
+        devices = environment != "testing"
+    if devices:
+        created += _seed_devices()
     if created:
         audit.record(None, "demo.seed", channel="cli", after={"created": created})
     db.session.commit()
+    return created
+
+
+DEMO_DEVICES = [
+    # owner, values; looked up by enrollment ID or UDID
+    (
+        "alice@example.com",
+        {
+            "name": "Alice's iPhone",
+            "platform": Platform.IOS,
+            "os_version": "18.1",
+            "model": "iPhone16,1",
+            "enrollment_type": EnrollmentType.USER,
+            "enrollment_method": EnrollmentMethod.ACCOUNT_DRIVEN,
+            "enrollment_id": "DEMO-UE-7C1D2E3F-4A5B-4C6D-8E9F-0A1B2C3D4E5F",
+        },
+    ),
+    (
+        "bob@example.com",
+        {
+            "name": "Bob's iPhone",
+            "platform": Platform.IOS,
+            "os_version": "17.6",
+            "model": "iPhone15,2",
+            "enrollment_type": EnrollmentType.DEVICE,
+            "enrollment_method": EnrollmentMethod.PROFILE,
+            "udid": "00008110-000DEMO0B0B0001",
+            "serial_number": "DEMOB0B00001",
+        },
+    ),
+]
+DEMO_LOG = [
+    ("enrollment.started", "invited"),
+    ("checkin.authenticate", "authenticated"),
+    ("checkin.token_update", "enrolled"),
+]
+
+
+def _seed_devices() -> list[str]:
+    created = []
+    now = datetime.now(UTC)
+    for email, values in DEMO_DEVICES:
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        key = "enrollment_id" if values.get("enrollment_id") else "udid"
+        if user is None or db.session.scalar(sa.select(Device).filter_by(**{key: values[key]})):
+            continue
+        device = Device(
+            user_id=user.id,
+            status=DeviceStatus.ENROLLED,
+            device_owner=DeviceOwner.EMPLOYEE,
+            enrolled_at=now - timedelta(days=3),
+            last_checkin_at=now - timedelta(hours=2),
+            **values,
+        )
+        db.session.add(device)
+        db.session.flush()
+        for minutes, (action, status) in enumerate(DEMO_LOG):
+            details = {"enrollment_id": device.enrollment_id} if device.enrollment_id else {}
+            db.session.add(
+                DeviceLogEntry(
+                    device_id=device.id,
+                    action=action,
+                    status=status,
+                    details=details,
+                    created_at=now - timedelta(days=3) + timedelta(minutes=minutes),
+                )
+            )
+        created.append(f"device {values['name']}")
     return created

@@ -1,6 +1,6 @@
 """Language choice: the user's own, else the session's, else the browser's."""
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 
@@ -9,6 +9,9 @@ def supported(locale: str | None) -> bool:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        # CLI commands and workers choose with `force_locale`; otherwise the default.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and supported(current_user.locale):
         return current_user.locale
     if supported(session.get("locale")):

@@ -9,10 +9,13 @@ from flask_babel import lazy_gettext as _l
 from .models import Role
 from .privacy import mask_apple_id
 
-# No inline scripts or styles: htmx is served from our own static files.
+# No inline scripts or styles: htmx is served from our own static files. form-action also
+# lets the sign-in form's redirects end at the callback of a device's account-driven
+# enrollment (/mdm/enroll/auth answers 308 to that scheme; browsers check form redirects).
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'self'; form-action 'self' apple-remotemanagement-user-login:; "
+    "frame-ancestors 'none'"
 )
 
 

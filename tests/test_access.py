@@ -21,6 +21,10 @@ def _role_routes(app):
         yield rule.rule, access
 
 
+# Not pages: a download that needs query parameters, and the end of a device's web sign-in
+# (308 or 403 by the account's decision). tests/mdm/ covers their answers for each role.
+NOT_PAGES = {"/enroll/profile", "/mdm/enroll/auth"}
+
 ACCOUNTS = {
     Role.EMPLOYEE: "alice@example.com",
     Role.HELPDESK: "helen@example.com",
@@ -32,6 +36,8 @@ ACCOUNTS = {
 def test_role_routes_answer_by_role(seeded, auth, client, role):
     auth.login(ACCOUNTS[role])
     for path, needed in _role_routes(seeded):
+        if path in NOT_PAGES:
+            continue
         status = client.get(path).status_code
         expected = 200 if role.includes(needed) else 403
         assert status == expected, (path, role, status)

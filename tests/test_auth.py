@@ -176,3 +176,14 @@ def test_next_is_kept_and_open_redirects_are_refused(seeded, client):
         },
     )
     assert response.headers["Location"] == "/admin/audit"
+
+
+def test_sign_out_can_return_to_a_same_origin_sign_in(seeded, auth, client):
+    auth.login("alice@example.com")
+    token = csrf_token(client, "/")
+    response = client.post("/logout", data={"csrf_token": token, "next": "/mdm/enroll/auth?x=1"})
+    assert response.headers["Location"] == "/login?next=/mdm/enroll/auth?x%3D1"
+    auth.login("alice@example.com")
+    token = csrf_token(client, "/")
+    response = client.post("/logout", data={"csrf_token": token, "next": "//evil.example/"})
+    assert response.headers["Location"] == "/login"

@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     # Access is enforced by portal.access; Flask-Login only loads the user.
     login_manager.session_protection = "basic"
+    oidc.init_app(app)
 
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+from . import oidc, oidc_views, routes  # noqa: E402,F401  (registers the views on bp)

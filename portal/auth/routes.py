@@ -8,10 +8,11 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..access import public, safe_next
+from ..directory.ldap import LdapSettings
 from ..extensions import db, limiter
 from . import bp
 from .forms import LoginForm
-from .service import InvalidCredentials, authenticate_local, end_session, start_session
+from .service import InvalidCredentials, authenticate, end_session, start_session
 
 
 def _account_key() -> str:
@@ -44,18 +45,28 @@ def login():
         form.next.data = safe_next(request.args.get("next")) or ""
         if current_user.is_authenticated:
             return redirect(safe_next(form.next.data) or url_for("main.home"))
-        return render_template("auth/login.html", form=form)
+        return _login_page(form)
     if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form), 400
+        return _login_page(form), 400
     try:
-        user = authenticate_local(form.email.data, form.password.data)
+        user, method = authenticate(
+            form.email.data,
+            form.password.data,
+            ldap=LdapSettings.from_config(current_app.config),
+        )
     except InvalidCredentials:
         # One message for unknown account and wrong password: no enumeration.
         form.password.errors.append(_("That e-mail and password do not match an account."))
-        return render_template("auth/login.html", form=form), 401
+        return _login_page(form), 401
     target = safe_next(form.next.data) or url_for("main.home")
-    _sign_in(user, "local")
+    _sign_in(user, method)
     return redirect(target)
+
+
+def _login_page(form: LoginForm) -> str:
+    from . import oidc
+
+    return render_template("auth/login.html", form=form, oidc_label=oidc.button_label())
 
 
 def _sign_in(user, method: str) -> None:
@@ -83,4 +94,6 @@ def logout():
     if locale:
         session["locale"] = locale
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    # A device's enrollment sign-in switches accounts and comes back to where it was.
+    target = safe_next(request.form.get("next"))
+    return redirect(url_for("auth.login", next=target) if target else url_for("auth.login"))

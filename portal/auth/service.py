@@ -6,6 +6,7 @@ No request or `current_user` here: callers pass what they read from the request.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,6 +15,8 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import User, UserSession, UserSource, utcnow
 from ..passwords import passwords
+
+log = logging.getLogger(__name__)
 
 # Writing last_seen on every request would cost a write per page; once a minute suffices.
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -46,6 +49,34 @@ def authenticate_local(email: str, password: str) -> User:
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
     return user
+
+
+def authenticate(email: str, password: str, *, ldap=None) -> tuple[User, str]:
+    """The account `email` and `password` sign in to, and how ("local" or "ldap").
+
+    Local accounts check their password hash. With LDAP configured (`ldap`: LdapSettings),
+    LDAP accounts, and unknown ones when just-in-time import is on, bind to the directory.
+    Every failure, a directory that is down included, is InvalidCredentials.
+    """
+    user = find_user_by_email(email)
+    via_ldap = ldap is not None and (
+        (user is None and ldap.jit_users) or (user is not None and user.source == UserSource.LDAP)
+    )
+    if not via_ldap:
+        return authenticate_local(email, password), "local"
+    from ..directory import ldap_import
+    from ..directory.ldap import LdapError
+    from ..directory.service import DirectoryError
+
+    try:
+        found = ldap_import.sign_in(ldap, normalize_email(email), password or "")
+    except (LdapError, DirectoryError) as exc:
+        log.warning("LDAP sign-in impossible: %s", exc)
+        found = None
+    if found is None:
+        db.session.rollback()
+        raise InvalidCredentials()
+    return found, "ldap"
 
 
 def start_session(user: User, method: str = "local") -> str:

@@ -33,4 +33,16 @@ def check() -> tuple[bool, dict]:
         return False, details
     details["database"] = {"ok": True, "dialect": db.engine.dialect.name}
     details["migration"].update(current=current, up_to_date=current == head)
+    details["warnings"] = setup_warnings()
     return True, details
+
+
+def setup_warnings() -> list[str]:
+    """What needs an admin soon (e.g. "The MDM push certificate expires in 12 days.")."""
+    from ..apple import setup
+
+    try:
+        return [notice.message for notice in setup.notices()]
+    except SQLAlchemyError:
+        db.session.rollback()
+        return []

@@ -1,7 +1,9 @@
 """Typed SQLAlchemy models of the portal's domain."""
 
+from .apple import LocationToken, PushCertificate
 from .audit import AuditEvent
 from .base import Base, utcnow
+from .decision import EnrollmentDecision as EnrollmentDecision
 from .device import Device, DeviceLogEntry
 from .enrollment import EnrollmentSetting, Invitation, setting_assignment
 from .enums import (
@@ -17,6 +19,10 @@ from .enums import (
     Role,
     UserSource,
 )
+from .identity import ScimToken
+from .mdm import CommandStatus as CommandStatus
+from .mdm import MDMAccessToken as MDMAccessToken
+from .mdm import MDMCommand as MDMCommand
 from .org import Organization
 from .outbox import OutboxMessage
 from .user import Group, User, UserSession, group_membership
@@ -36,11 +42,14 @@ __all__ = [
     "Group",
     "Invitation",
     "InvitationSender",
+    "LocationToken",
     "Organization",
     "OutboxMessage",
     "OutboxStatus",
     "Platform",
+    "PushCertificate",
     "Role",
+    "ScimToken",
     "User",
     "UserSession",
     "UserSource",

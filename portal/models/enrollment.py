@@ -57,7 +57,7 @@ class Invitation(TimestampMixin, Base):
         DeliveryStatus, default=DeliveryStatus.QUEUED
     )
     outbox_message_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("outbox_message.id", ondelete="SET NULL")
+        sa.ForeignKey("outbox_message.id", ondelete="SET NULL"), index=True
     )
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

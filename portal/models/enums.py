@@ -82,3 +82,5 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    # Not to be sent any more (e.g. the invitation it carried was revoked before sending).
+    CANCELLED = "cancelled"

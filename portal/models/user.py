@@ -39,6 +39,10 @@ class User(TimestampMixin, Base):
     # A Managed Apple ID this user should have but another account holds (shown to admins).
     managed_apple_id_conflict: Mapped[str | None] = mapped_column(sa.String(320))
     active: Mapped[bool] = mapped_column(default=True)
+    # Removed by its directory (SCIM DELETE, gone from LDAP): kept, inactive, for its history.
+    deprovisioned_at: Mapped[datetime | None]
+    # What Entra ID (SCIM) sent that the portal keeps only to give back: name parts, title…
+    directory_attributes: Mapped[dict | None] = mapped_column(sa.JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     groups: Mapped[list[Group]] = relationship(
@@ -89,8 +93,10 @@ class Group(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     description: Mapped[str] = mapped_column(sa.String(500), default="")
-    # LDAP DN or SCIM id of a group imported from a directory.
+    # LDAP DN or SCIM externalId of a group imported from a directory.
     external_id: Mapped[str | None] = mapped_column(sa.String(500), index=True)
+    # Who manages its members: the portal (local), an LDAP import or Entra ID (SCIM).
+    source: Mapped[UserSource] = enum_column(UserSource, default=UserSource.LOCAL)
 
     members: Mapped[list[User]] = relationship(
         secondary=group_membership, back_populates="groups", order_by="User.email"

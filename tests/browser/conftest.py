@@ -58,6 +58,7 @@ def live_server(seeded):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+    server.server_close()
 
 
 @pytest.fixture

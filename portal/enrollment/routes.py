@@ -1,0 +1,114 @@
+"""The employee's enrollment page: decision, steps, live status, link and QR code."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, current_app, flash, make_response, redirect, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..access import role_required
+from ..extensions import db
+from ..htmx import render
+from ..invitations import service as invitations
+from ..invitations.service import InvitationSettings
+from ..models import InvitationSender, Role
+from . import guide_context, qr
+
+bp = Blueprint("enrollment", __name__, url_prefix="/enroll")
+
+
+def enroll_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(".start")
+
+
+def _context(**extra) -> dict:
+    return {
+        "enroll_url": enroll_url(),
+        "current": invitations.current_invitation(current_user),
+        **extra,
+    }
+
+
+@bp.get("")
+@role_required(Role.EMPLOYEE)
+def start():
+    """The decision, the device choice, the steps with live status, the QR code and link."""
+    me = current_user._get_current_object()
+    guide = guide_context.build(
+        me, *guide_context.choose_device(request.args, request.user_agent.string)
+    )
+    return render("enrollment/start.html", "enrollment/_guide.html", **_context(**guide))
+
+
+@bp.get("/status")
+@role_required(Role.EMPLOYEE)
+def status():
+    """The live status fragment; it stops polling once the device is enrolled."""
+    me = current_user._get_current_object()
+    guide = guide_context.build(
+        me, *guide_context.choose_device(request.args, request.user_agent.string)
+    )
+    return render("enrollment/_status.html", "enrollment/_status.html", **guide)
+
+
+@bp.post("/link")
+@role_required(Role.EMPLOYEE)
+def send_link():
+    """E-mail the signed-in person a fresh personal link (rate-limited per person)."""
+    status = 200
+    error = notice = None
+    try:
+        me = current_user._get_current_object()
+        invitations.invite(
+            me,
+            actor=me,
+            sent_by=InvitationSender.SYSTEM,
+            channel="web",
+            settings=InvitationSettings.from_config(current_app.config),
+        )
+        db.session.commit()
+        notice = _("We sent a new link to %(email)s.", email=current_user.email)
+    except invitations.ResendLimitReached as exc:
+        db.session.rollback()
+        status = 429
+        error = _(
+            "You asked for %(limit)s links in the last hour. You can ask again at %(time)s.",
+            limit=exc.limit,
+            time=format_datetime(exc.next_possible_at, "short"),
+        )
+    except invitations.UserCannotBeInvited:
+        db.session.rollback()
+        status = 409
+        error = _("Your account cannot receive invitations. Ask your IT helpdesk.")
+    if request.headers.get("HX-Request"):
+        return render(
+            "enrollment/_invitation.html", status=status, **_context(error=error, notice=notice)
+        )
+    flash(error or notice, "error" if error else "success")
+    return redirect(url_for(".start"))
+
+
+def _image(body: bytes, mimetype: str):
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response.make_conditional(request)
+
+
+@bp.get("/qr.svg")
+@role_required(Role.EMPLOYEE)
+def qr_svg():
+    """The QR code of this page's address, to scan with the device to enroll."""
+    return _image(qr.cached_svg(enroll_url()), "image/svg+xml")
+
+
+@bp.get("/qr.png")
+@role_required(Role.EMPLOYEE)
+def qr_png():
+    """The same QR code as a PNG image."""
+    return _image(qr.cached_png(enroll_url()), "image/png")

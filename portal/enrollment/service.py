@@ -1,0 +1,242 @@
+"""Enrollment decisions from the database: facts loaded here, decided by `policy.decide`.
+
+Used alike by the admin pages, the CLI, and later the enrollment pages, Slack and MDM.
+Nothing here reads the request; callers pass the acting user and commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import has_request_context
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from ..extensions import db
+from ..models import (
+    Device,
+    DeviceOwner,
+    EnrollmentDecision,
+    EnrollmentSetting,
+    EnrollmentType,
+    Group,
+    Organization,
+    User,
+    group_membership,
+    setting_assignment,
+)
+from . import policy
+
+MAX_VERSION_LENGTH = 32
+PLATFORMS = tuple(p.value for p in policy.Platform)
+CHANNELS = tuple(c.value for c in policy.Channel)
+
+
+class EnrollmentInputError(ValueError):
+    """Device facts that cannot be decided on; `field` names the form field at fault."""
+
+    field: str | None = None
+    default_message = _l("Those device details cannot be used.")
+
+    def __init__(self, message: object | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        with force_locale("en"):
+            super().__init__(str(self.message))
+
+    def __str__(self) -> str:
+        return str(self.message) if has_request_context() else self.args[0]
+
+
+class InvalidPlatform(EnrollmentInputError):
+    field = "platform"
+    default_message = _l("Choose a platform: iOS, iPadOS or macOS.")
+
+
+class InvalidOsVersion(EnrollmentInputError):
+    field = "os_version"
+    default_message = _l("Enter an OS version made of numbers and dots, like 17.4 or 14.6.1.")
+
+
+class InvalidChannel(EnrollmentInputError):
+    field = "channel"
+    default_message = _l("Choose how the device enrolls: web, account, ADE or Configurator.")
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    """The setting that applies to a user, and where it came from.
+
+    `setting` is None when no default setting exists (the built-in Device Enrollment,
+    employee-owned); `group` is the group that gave it, None for the default.
+    """
+
+    enrollment_type: EnrollmentType
+    device_owner: DeviceOwner
+    setting: EnrollmentSetting | None = None
+    group: Group | None = None
+
+    @property
+    def origin(self) -> str:
+        """ "group", "default" or "builtin"."""
+        if self.group is not None:
+            return "group"
+        return "default" if self.setting is not None else "builtin"
+
+
+BUILTIN_SETTING = EffectiveSetting(EnrollmentType.DEVICE, DeviceOwner.EMPLOYEE)
+
+
+def effective_setting(user: User) -> EffectiveSetting:
+    """The highest-priority setting (lowest number) assigned to any of the user's groups.
+
+    Otherwise the default setting, otherwise Device Enrollment, employee-owned (SPEC §1).
+    Equal priorities: the older setting wins, then the group first by name.
+    """
+    row = db.session.execute(
+        sa.select(EnrollmentSetting, Group)
+        .join(setting_assignment, setting_assignment.c.setting_id == EnrollmentSetting.id)
+        .join(Group, Group.id == setting_assignment.c.group_id)
+        .join(group_membership, group_membership.c.group_id == Group.id)
+        .where(group_membership.c.user_id == user.id)
+        .order_by(EnrollmentSetting.priority, EnrollmentSetting.id, Group.name)
+        .limit(1)
+    ).first()
+    if row is not None:
+        setting, group = row
+        return EffectiveSetting(setting.enrollment_type, setting.device_owner, setting, group)
+    default = db.session.scalar(
+        sa.select(EnrollmentSetting)
+        .where(EnrollmentSetting.is_default.is_(True))
+        .order_by(EnrollmentSetting.priority, EnrollmentSetting.id)
+        .limit(1)
+    )
+    if default is not None:
+        return EffectiveSetting(default.enrollment_type, default.device_owner, default)
+    return BUILTIN_SETTING
+
+
+def user_facts(user: User, setting: EffectiveSetting | None = None) -> policy.UserFacts:
+    setting = setting or effective_setting(user)
+    return policy.UserFacts(
+        setting_type=policy.EnrollmentType(setting.enrollment_type),
+        has_managed_apple_id=bool(user.managed_apple_id),
+        source=str(user.source),
+        has_device_management_role=bool(user.device_role),
+    )
+
+
+def org_facts(org: Organization | None) -> policy.OrgFacts:
+    if org is None:
+        return policy.OrgFacts(abm_linked=False, abm_organization=None, vpp_token_organization=None)
+    return policy.OrgFacts(
+        abm_linked=bool(org.abm_linked),
+        abm_organization=org.abm_organization_name,
+        vpp_token_organization=org.vpp_token_organization,
+    )
+
+
+def previous_enrollment_type(user: User, platform: str) -> EnrollmentType | None:
+    """The type of the user's first completed enrollment on `platform`, if any.
+
+    Only devices that were enrolled at some point count: a device row still waiting for its
+    profile was never an enrollment to keep.
+    """
+    return db.session.scalar(
+        sa.select(Device.enrollment_type)
+        .where(
+            Device.user_id == user.id,
+            Device.platform == platform,
+            Device.enrolled_at.is_not(None),
+        )
+        .order_by(Device.enrolled_at, Device.id)
+        .limit(1)
+    )
+
+
+def parse_platform(value: object) -> policy.Platform:
+    try:
+        return policy.Platform(str(value).strip().lower())
+    except ValueError as exc:
+        raise InvalidPlatform() from exc
+
+
+def parse_channel(value: object) -> policy.Channel:
+    try:
+        return policy.Channel(str(value).strip().lower())
+    except ValueError as exc:
+        raise InvalidChannel() from exc
+
+
+def parse_os_version(value: object) -> policy.Version:
+    """ "17.4" or (17, 4) → (17, 4); InvalidOsVersion otherwise."""
+    if isinstance(value, tuple) and value and all(isinstance(n, int) and n >= 0 for n in value):
+        return value
+    text = str(value or "")
+    if len(text.strip()) > MAX_VERSION_LENGTH:
+        raise InvalidOsVersion()
+    try:
+        return policy.parse_version(text)
+    except ValueError as exc:
+        raise InvalidOsVersion() from exc
+
+
+def explain(
+    user: User,
+    *,
+    platform: str,
+    os_version: str | policy.Version,
+    supervised: bool = False,
+    channel: str = "web",
+    record: bool = False,
+    actor: User | None = None,
+    via: str = "web",
+    mam_applied: bool = False,
+    authenticator_only_match: bool = False,
+) -> policy.Decision:
+    """Decide which enrollment applies to `user` on this device, and why.
+
+    :param platform: ios, ipados or macos.
+    :param os_version: "17.4" or a tuple of ints.
+    :param channel: how the device enrolls (web, account, ade, configurator).
+    :param record: keep the decision in `enrollment_decision` (flushed; the caller commits),
+        with `actor` (who asked; None for the device or the system) and `via` (web, slack,
+        cli, mdm). Previews leave it False.
+    :raise InvalidPlatform, InvalidOsVersion, InvalidChannel: before anything is decided.
+    """
+    device_platform = parse_platform(platform)
+    version = parse_os_version(os_version)
+    device_channel = parse_channel(channel)
+    setting = effective_setting(user)
+    device = policy.DeviceFacts(
+        platform=device_platform,
+        os_version=version,
+        supervised=bool(supervised),
+        channel=device_channel,
+        mam_applied=mam_applied,
+        authenticator_only_match=authenticator_only_match,
+        previous_enrollment_type=_policy_type(previous_enrollment_type(user, device_platform)),
+    )
+    org = db.session.get(Organization, user.org_id)
+    decision = policy.decide(user_facts(user, setting), device, org_facts(org))
+    if record:
+        db.session.add(
+            EnrollmentDecision(
+                user_id=user.id,
+                platform=device_platform.value,
+                os_version=".".join(str(n) for n in version),
+                supervised=bool(supervised),
+                channel=device_channel.value,
+                enrollment_type=decision.type.value,
+                enrollment_method=decision.method.value,
+                reason_codes=list(decision.reason_codes),
+                actor_id=actor.id if actor is not None else None,
+                asked_via=via,
+            )
+        )
+        db.session.flush()
+    return decision
+
+
+def _policy_type(value: EnrollmentType | str | None) -> policy.EnrollmentType | None:
+    return policy.EnrollmentType(str(value)) if value is not None else None

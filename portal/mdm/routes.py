@@ -1,0 +1,249 @@
+"""Views of the MDM blueprint: thin adapters between HTTP and the MDM services.
+
+Device-facing endpoints (`@external`) authenticate by bearer token or URL secret; every
+refusal rolls back, writes an `mdm.refused` audit event with its reason, and answers 4xx.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest
+
+from .. import audit
+from ..access import external, public, role_required
+from ..enrollment import profile_service
+from ..enrollment.lifecycle import IllegalTransition
+from ..enrollment.profile_service import MDMSettings, NoProfileToDownload, ProfileUnavailable
+from ..enrollment.service import EnrollmentInputError
+from ..extensions import db
+from ..htmx import render
+from ..models import Role, utcnow
+from . import binding, bp, checkin, connect, enroll, plist
+from .errors import Conflict, MDMRefusal, TooLarge, Unauthenticated, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+
+CHECKIN_TYPE = "application/x-apple-aspen-mdm-checkin"
+CONNECT_TYPE = "application/x-apple-aspen-mdm"
+PROFILE_TYPE = "application/x-apple-aspen-config"
+CHECKIN_MAX_BYTES = 64 * 1024
+ENROLL_MAX_BYTES = 64 * 1024
+# Command results (app and profile lists with certificates) can be large.
+CONNECT_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _settings() -> MDMSettings:
+    return MDMSettings.from_config(current_app.config)
+
+
+def _read_body(limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge("body_too_large")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge("body_too_large")
+    return data
+
+
+def _bind() -> binding.Binding:
+    return binding.bind(
+        bearer=binding.bearer_token(request.headers.get("Authorization")),
+        secret=request.args.get("e"),
+    )
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two requests of the same device raced (e.g. a retried Authenticate).
+        raise Conflict("concurrent_update") from None
+
+
+def _challenge() -> Response:
+    """401 that makes the device open the web sign-in (the header must be exact)."""
+    response = Response(b"", 401)
+    url = _settings().url("/mdm/enroll/auth")
+    response.headers["WWW-Authenticate"] = f'Bearer method="apple-as-web" url="{url}"'
+    return response
+
+
+@bp.errorhandler(IllegalTransition)
+def _illegal_transition(error: IllegalTransition):
+    return _refused(
+        Conflict(f"illegal_transition:{error.current}->{error.target}", device=error.device)
+    )
+
+
+@bp.errorhandler(MDMRefusal)
+def _refused(error: MDMRefusal):
+    device_id = error.device.id if error.device is not None else None
+    db.session.rollback()
+    if error.audited:
+        after = {"reason": error.reason, "endpoint": request.endpoint, "status": error.status}
+        if error.detail:
+            after["detail"] = error.detail
+        audit.record(
+            None,
+            "mdm.refused",
+            channel="mdm",
+            target_type="device" if device_id is not None else None,
+            target_id=device_id,
+            after=after,
+        )
+        db.session.commit()
+    log.info("MDM request refused on %s: %s (%s)", request.endpoint, error.reason, error.status)
+    if request.endpoint == "mdm.enroll_device" and isinstance(error, Unauthenticated):
+        return _challenge()
+    return Response(b"", error.status, mimetype="text/plain")
+
+
+def _mobileconfig(signed: profile_service.SignedProfile) -> Response:
+    response = Response(signed.content, 200, mimetype=PROFILE_TYPE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{signed.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- the employee's profile download ---------------------------------------------------
+
+
+@bp.get("/enroll/profile")
+@role_required(Role.EMPLOYEE)
+def profile():
+    """The enrollment profile for the signed-in person's device (`platform`, `os`)."""
+    settings = _settings()
+    try:
+        signed = profile_service.download_profile(
+            current_user._get_current_object(),
+            platform=request.args.get("platform", ""),
+            os_version=request.args.get("os", ""),
+            settings=settings,
+        )
+        content = _mobileconfig(signed)
+        db.session.commit()
+    except EnrollmentInputError as exc:
+        db.session.rollback()
+        error = BadRequest(description=str(exc))
+        error.portal_detail = True
+        raise error from None
+    except NoProfileToDownload as exc:
+        db.session.commit()  # keeps the recorded decision
+        return render("mdm/no_profile.html", status=409, reason=exc.reason, platform=exc.platform)
+    except ProfileUnavailable as exc:
+        db.session.rollback()
+        log.error("enrollment profile unavailable: %s", exc)
+        return render("mdm/profile_unavailable.html", status=503)
+    return content
+
+
+# --- account-driven User Enrollment ----------------------------------------------------
+
+
+@bp.get("/.well-known/com.apple.remotemanagement")
+@public
+def discovery():
+    """Service discovery for account-driven enrollment (`user-identifier`, `model-family`)."""
+    try:
+        document = enroll.discover(
+            request.args.get("user-identifier"), request.args.get("model-family"), _settings()
+        )
+    except enroll.DiscoveryRefused as exc:
+        db.session.rollback()
+        audit.record(
+            None,
+            "mdm.refused",
+            channel="mdm",
+            target=exc.user,
+            after={"reason": exc.reason, "endpoint": request.endpoint, "status": 403},
+        )
+        db.session.commit()
+        message = _("This account cannot enroll a personal device here.")
+        return jsonify(code="com.apple.well-known.failed", message=message), 403
+    return jsonify(document)
+
+
+@bp.post("/mdm/enroll")
+@external
+def enroll_device():
+    """The device's enrollment request: 401 to sign in first, then the profile."""
+    info = enroll.machine_info(_read_body(ENROLL_MAX_BYTES), limit=ENROLL_MAX_BYTES)
+    bearer = binding.bearer_token(request.headers.get("Authorization"))
+    if bearer is None:
+        return _challenge()  # the protocol's first step, not a refusal
+    signed = enroll.profile_for_token(bearer, info, _settings())
+    response = _mobileconfig(signed)
+    _commit()
+    return response
+
+
+@bp.get("/mdm/enroll/auth")
+@role_required(Role.EMPLOYEE)
+def enroll_auth():
+    """End of the device's web sign-in: 308 to the callback with an access token."""
+    identifier = request.args.get("user-identifier", "")[: enroll.MAX_IDENTIFIER]
+    platform = enroll.platform_from_user_agent(request.user_agent.string or "")
+    try:
+        token = enroll.authorize(
+            current_user._get_current_object(),
+            user_identifier=identifier,
+            platform=platform,
+            settings=_settings(),
+        )
+    except enroll.WrongAccount:
+        db.session.rollback()
+        return render(
+            "mdm/wrong_account.html", status=403, identifier=identifier, next_url=request.full_path
+        )
+    except enroll.NotUserEnrollment as exc:
+        db.session.rollback()
+        return render("mdm/not_user_enrollment.html", status=403, decision=exc.decision)
+    db.session.commit()
+    response = Response(b"", 308)
+    response.headers["Location"] = enroll.callback_url(token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- check-in and commands -------------------------------------------------------------
+
+
+@bp.put("/mdm/checkin")
+@external
+def checkin_message():
+    """Check-in: Authenticate, TokenUpdate, CheckOut (UserAuthenticate declined, 410)."""
+    if request.mimetype != CHECKIN_TYPE:
+        raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
+    body = _read_body(CHECKIN_MAX_BYTES)
+    bound = _bind()
+    message = plist.parse_dict(body, limit=CHECKIN_MAX_BYTES)
+    now = utcnow()
+    checkin.handle(bound.device, message, now)
+    binding.accepted(bound, token_days=_settings().access_token_days, now=now)
+    _commit()
+    return Response(b"", 200)
+
+
+@bp.put("/mdm/connect")
+@external
+def connect_report():
+    """Command channel: record a result, answer with the next command or an empty body."""
+    if request.mimetype not in ("", CONNECT_TYPE):
+        raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
+    body = _read_body(CONNECT_MAX_BYTES)
+    bound = _bind()
+    report = plist.parse_dict(body, limit=CONNECT_MAX_BYTES)
+    now = utcnow()
+    command = connect.handle_report(bound.device, report, now)
+    binding.accepted(bound, token_days=_settings().access_token_days, now=now)
+    payload = connect.command_plist(command) if command is not None else b""
+    _commit()
+    if not payload:
+        return Response(b"", 200)
+    return Response(payload, 200, mimetype="application/xml")

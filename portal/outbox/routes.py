@@ -1,0 +1,45 @@
+"""The outbox admin page: what is waiting, retrying or given up on; "Retry now"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, url_for
+from flask_login import current_user
+
+from ..access import role_required
+from ..extensions import db
+from ..htmx import render, wants_fragment
+from ..models import OutboxMessage, Role
+from . import service
+
+bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
+
+
+@bp.get("")
+@role_required(Role.ADMIN)
+def index():
+    """Pending, retrying and dead messages with their attempts and last error."""
+    return render(
+        "outbox/admin.html",
+        "outbox/_rows.html",
+        messages=service.problems(),
+        counts=service.counts(),
+        max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"],
+    )
+
+
+@bp.post("/<int:message_id>/retry")
+@role_required(Role.ADMIN)
+def retry(message_id: int):
+    """Make a waiting or given-up message due now."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    try:
+        service.retry_now(message, actor=current_user._get_current_object(), channel="web")
+    except service.OutboxError:
+        db.session.rollback()
+        abort(409)
+    db.session.commit()
+    if wants_fragment():
+        return render("outbox/_row.html", message=message, retried=True)
+    return redirect(url_for(".index"))

@@ -1,0 +1,324 @@
+"""The durable outbox: queue messages with what caused them, claim, mark sent or failed.
+
+`enqueue` joins the caller's transaction (the caller commits). The worker-side functions
+(`claim`, `mark_sent`, `mark_failed`, `release`) are each one transaction of their own and
+commit: a message's state must be durable before the next one is sent.
+
+Several workers never send the same message: a claim sets a lease (`claimed_until`,
+`claimed_by`) on due rows, picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
+claim is one UPDATE (SQLite runs one writer at a time). A worker that dies leaves its lease
+to expire; a crash between the SMTP transaction and `mark_sent` sends that one message once
+more, with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime, make_msgid
+
+import sqlalchemy as sa
+
+from .. import audit
+from ..extensions import db
+from ..models import OutboxMessage, OutboxStatus, User, utcnow
+from .mime import InlinePart, compose, envelope_address
+
+ERROR_MAX = 2000
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    max_attempts: int = 8
+    batch_size: int = 50
+    lease: timedelta = timedelta(minutes=5)
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_cap: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> OutboxSettings:
+        return cls(
+            max_attempts=max(int(config.get("OUTBOX_MAX_ATTEMPTS", cls.max_attempts)), 1),
+            batch_size=max(int(config.get("OUTBOX_BATCH_SIZE", cls.batch_size)), 1),
+            lease=timedelta(seconds=float(config.get("OUTBOX_LEASE_SECONDS", 300))),
+            backoff_base=timedelta(seconds=float(config.get("OUTBOX_BACKOFF_SECONDS", 30))),
+        )
+
+
+class OutboxError(Exception):
+    """A request about an outbox message that cannot be honoured."""
+
+
+# Kind-specific reactions to a status change (e.g. an invitation's delivery status):
+# handler(outbox message id, new status, last error).
+StatusHandler = Callable[[int, OutboxStatus, str | None], None]
+_handlers: dict[str, list[StatusHandler]] = {}
+
+
+def on_status_change(kind: str, handler: StatusHandler) -> None:
+    if handler not in _handlers.setdefault(kind, []):
+        _handlers[kind].append(handler)
+
+
+def _notify(kind: str, message_id: int, status: OutboxStatus, error: str | None = None) -> None:
+    for handler in _handlers.get(kind, []):
+        handler(message_id, status, error)
+
+
+# -- queueing --------------------------------------------------------------------------------
+
+
+def enqueue(
+    *,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    sender: str = "no-reply@localhost",
+    kind: str = "email",
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    inline: list[InlinePart] | tuple = (),
+    locale: str | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """Compose a message and add it to the outbox in the current transaction.
+
+    The caller commits. The message is composed here, once: every attempt sends the same
+    bytes (Message-ID and Date included), so a receiver can de-duplicate a repeat.
+    """
+    now = now or utcnow()
+    domain = envelope_address(sender).rsplit("@", 1)[-1] or "localhost"
+    message_id = message_id or make_msgid(domain=domain)
+    raw = compose(
+        sender=sender,
+        recipient=recipient,
+        subject=subject,
+        message_id=message_id,
+        date=format_datetime(now),
+        body_text=body_text,
+        body_html=body_html,
+        inline=inline,
+        headers=headers,
+    )
+    message = OutboxMessage(
+        kind=kind,
+        message_id=message_id,
+        sender=sender,
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        raw=raw,
+        locale=locale,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+# -- the worker's side -----------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return sa.and_(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= now,
+        sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def claim_token(worker: str) -> str:
+    """A fresh name for one claim (one batch) of `worker`."""
+    return f"{worker[:40]}:{secrets.token_hex(8)}"
+
+
+def claim(
+    worker: str,
+    *,
+    limit: int,
+    lease: timedelta,
+    now: datetime | None = None,
+    token: str | None = None,
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages to `worker`; returns them, oldest first. Commits."""
+    now = now or utcnow()
+    token = token or claim_token(worker)
+    pick = (
+        sa.select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Rows another worker is claiming right now are skipped, not waited for.
+        ids = list(db.session.scalars(pick.with_for_update(skip_locked=True)))
+        target = OutboxMessage.id.in_(ids) if ids else sa.false()
+    else:
+        target = OutboxMessage.id.in_(pick.scalar_subquery())
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(target, _due(now))
+        .values(claimed_until=now + lease, claimed_by=token)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.claimed_by == token, OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        )
+    )
+
+
+_outbox = OutboxMessage.__table__
+# Built once: the worker runs this for every message, and building costs more than running.
+_MARK_SENT = (
+    _outbox.update()
+    .where(_outbox.c.id == sa.bindparam("b_message"), _outbox.c.status == OutboxStatus.PENDING)
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=sa.bindparam("now"),
+        attempts=_outbox.c.attempts + 1,
+        last_error=None,
+        claimed_until=None,
+    )
+)
+
+
+_ASYNC_COMMIT = sa.text("SET LOCAL synchronous_commit TO OFF")
+
+
+def mark_sent(message_id: int, kind: str, *, now: datetime | None = None) -> None:
+    """The SMTP server accepted message `message_id`. Commits.
+
+    On PostgreSQL this commit does not wait for the disk: should the database server itself
+    crash in the next fraction of a second, the mark is lost and the message is sent once
+    more, with the same Message-ID — the promise a worker crash already gives. (What queued
+    the message is committed durably, as always.)
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_ASYNC_COMMIT)
+    connection.execute(_MARK_SENT, {"b_message": message_id, "now": now or utcnow()})
+    _notify(kind, message_id, OutboxStatus.SENT)
+    db.session.commit()
+
+
+def backoff(attempts: int, settings: OutboxSettings) -> timedelta:
+    """Exponential, capped, with jitter: between half and all of base·2^(attempts-1)."""
+    base = settings.backoff_base.total_seconds()
+    delay = min(base * 2 ** max(attempts - 1, 0), settings.backoff_cap.total_seconds())
+    return timedelta(seconds=delay / 2 + random.uniform(0, delay / 2))  # noqa: S311
+
+
+def mark_failed(
+    message_id: int,
+    error: str,
+    *,
+    settings: OutboxSettings,
+    permanent: bool = False,
+    now: datetime | None = None,
+) -> OutboxStatus:
+    """An attempt failed: retry later, or give up (`dead`). Commits; returns the new status."""
+    now = now or utcnow()
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None or message.status != OutboxStatus.PENDING:
+        db.session.commit()
+        return message.status if message is not None else OutboxStatus.CANCELLED
+    message.attempts = (message.attempts or 0) + 1
+    message.last_error = error[:ERROR_MAX]
+    message.claimed_until = None
+    if permanent or message.attempts >= settings.max_attempts:
+        message.status = OutboxStatus.DEAD
+        _notify(message.kind, message.id, OutboxStatus.DEAD, message.last_error)
+    else:
+        message.next_attempt_at = now + backoff(message.attempts, settings)
+    db.session.commit()
+    return message.status
+
+
+def release(message_ids: list[int], token: str | None = None) -> None:
+    """Give back leases on messages not attempted (a worker stopping). Commits.
+
+    With `token`, only rows still held by that claim: another worker may have claimed them
+    since, once the lease ran out.
+    """
+    if message_ids:
+        held = OutboxMessage.claimed_by == token if token else sa.true()
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(message_ids),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                held,
+            )
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+
+def problems(limit: int = 200) -> list[OutboxMessage]:
+    """Messages waiting, retrying or given up on, most urgent first (for the admin page)."""
+    return list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.DEAD]))
+            .order_by(
+                (OutboxMessage.status == OutboxStatus.DEAD).desc(),
+                OutboxMessage.attempts.desc(),
+                OutboxMessage.next_attempt_at,
+                OutboxMessage.id,
+            )
+            .limit(limit)
+        )
+    )
+
+
+def counts() -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    )
+    result = {str(status): 0 for status in OutboxStatus}
+    for status, count in rows:
+        result[str(status)] = count
+    return result
+
+
+def retry_now(
+    message: OutboxMessage, *, actor: User | None, channel: str = "web", now=None
+) -> None:
+    """Make a pending or dead message due now (a dead one gets a fresh set of attempts).
+
+    The caller commits.
+    """
+    now = now or utcnow()
+    if message.status not in (OutboxStatus.PENDING, OutboxStatus.DEAD):
+        raise OutboxError(f"this message is {message.status}, not waiting to be sent")
+    before = {"status": str(message.status), "attempts": message.attempts}
+    if message.status == OutboxStatus.DEAD:
+        message.attempts = 0
+    message.status = OutboxStatus.PENDING
+    message.next_attempt_at = now
+    message.claimed_until = None
+    _notify(message.kind, message.id, OutboxStatus.PENDING)
+    audit.record(
+        actor,
+        "outbox.retried",
+        channel=channel,
+        target=message,
+        before=before,
+        after={"status": "pending", "recipient": message.recipient},
+    )

@@ -1,0 +1,156 @@
+"""The outbox worker: claim due messages, send them, mark each right after its SMTP transaction.
+
+Run it with `flask --app wsgi outbox run` (until SIGTERM or Ctrl-C; the message being sent
+is finished and marked, the rest of the batch is given back) or `--once` (one batch).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from . import service
+from .mime import envelope_address
+from .service import OutboxSettings
+from .smtp import DeliveryError, Envelope
+
+log = logging.getLogger("portal.outbox")
+
+
+class Transport(Protocol):
+    def send(self, envelope: Envelope) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    connection_lost: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: BatchResult) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.dead += other.dead
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    def __init__(
+        self,
+        transport: Transport,
+        settings: OutboxSettings,
+        *,
+        default_sender: str = "no-reply@localhost",
+        name: str | None = None,
+        send_time: float = 60.0,
+    ):
+        self.transport = transport
+        self.settings = settings
+        self.default_sender = default_sender
+        self.name = name or default_name()
+        # The longest one message may take (connect + send, with timeouts): no message is
+        # started unless it can finish within the lease, so another worker never takes it.
+        self.send_time = send_time
+        self.stopping = threading.Event()
+
+    def run_once(self) -> BatchResult:
+        """Claim one batch and try each message once."""
+        result = BatchResult()
+        token = service.claim_token(self.name)
+        lease = self.settings.lease.total_seconds()
+        deadline = time.monotonic() + lease - min(self.send_time, lease / 2)
+        messages = service.claim(
+            self.name, limit=self.settings.batch_size, lease=self.settings.lease, token=token
+        )
+        result.claimed = len(messages)
+        jobs = [(m.id, m.kind, self._envelope(m)) for m in messages]
+        db.session.rollback()  # end the read transaction; each mark is its own
+        pending = [job[0] for job in jobs]
+        try:
+            for message_id, kind, envelope in jobs:
+                if self.stopping.is_set() or result.connection_lost:
+                    break
+                if time.monotonic() >= deadline:
+                    log.info("outbox lease running out: giving back the rest of the batch")
+                    break
+                pending.remove(message_id)
+                try:
+                    if not envelope.raw:
+                        raise DeliveryError("the message has no content", permanent=True)
+                    self.transport.send(envelope)
+                except DeliveryError as exc:
+                    result.errors.append(str(exc))
+                    result.connection_lost = exc.connection
+                    status = service.mark_failed(
+                        message_id, str(exc), settings=self.settings, permanent=exc.permanent
+                    )
+                    if status == "dead":
+                        result.dead += 1
+                        log.warning("gave up on outbox message %s: %s", message_id, exc)
+                    else:
+                        result.retrying += 1
+                        log.info("outbox message %s will be retried: %s", message_id, exc)
+                    continue
+                service.mark_sent(message_id, kind)
+                result.sent += 1
+        finally:
+            if pending:
+                try:
+                    service.release(pending, token)
+                except SQLAlchemyError:
+                    db.session.rollback()  # the leases expire on their own
+        return result
+
+    def _envelope(self, message) -> Envelope:
+        return Envelope(
+            sender=envelope_address(message.sender or self.default_sender),
+            recipients=[envelope_address(message.recipient)],
+            raw=message.raw or b"",
+            message_id=message.message_id,
+        )
+
+    def run(self, *, poll_seconds: float = 5.0) -> BatchResult:
+        """Loop until `stop()`: batches back to back while there is work, else wait."""
+        total = BatchResult()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    result = self.run_once()
+                except SQLAlchemyError as exc:
+                    db.session.rollback()
+                    log.error("outbox worker: database error, retrying soon: %s", exc)
+                    self.stopping.wait(poll_seconds)
+                    continue
+                total.add(result)
+                if result.claimed == 0 or result.connection_lost:
+                    self.transport.close()  # don't hold an idle SMTP connection
+                    self.stopping.wait(poll_seconds)
+        finally:
+            self.transport.close()
+        return total
+
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT finish the current message, then stop."""
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)

@@ -1,0 +1,59 @@
+"""Admin notifications: the bell's count and the page, each item linking to its fix."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.apple import vpp_token
+from portal.directory.service import organization
+from portal.extensions import db
+from portal.models import OutboxMessage, OutboxStatus, User
+
+from . import helpers
+
+
+def _problems(app):
+    with app.app_context():
+        adam = db.session.scalar(sa.select(User).where(User.email == "adam@example.com"))
+        data = helpers.vpptoken("Example Corp", days=5)
+        vpp_token.upload(adam, organization(), data, secret_key="k")
+        db.session.add(
+            OutboxMessage(
+                message_id="<dead@example.com>",
+                recipient="bob@example.com",
+                subject="Enroll your device",
+                body_text="…",
+                raw=b"",
+                status=OutboxStatus.DEAD,
+            )
+        )
+        db.session.commit()
+
+
+def test_the_bell_counts_and_the_page_links_to_the_fix(seeded, client, auth):
+    _problems(seeded)
+    auth.login("adam@example.com")
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="notification-bell"' in home
+    bell = client.get("/admin/notifications/bell", headers={"HX-Request": "true"})
+    assert '<span class="badge warn" aria-hidden="true">2</span>' in bell.get_data(as_text=True)
+    page = client.get("/admin/notifications").get_data(as_text=True)
+    assert "The Apps and Books location token expires in 5 days." in page
+    assert "An e-mail to bob@example.com was not sent: “Enroll your device”." in page
+    assert 'href="/admin/apple"' in page and 'href="/admin/outbox"' in page
+
+
+def test_nothing_to_report(seeded, client, auth):
+    auth.login("adam@example.com")
+    assert "Nothing needs your attention." in client.get("/admin/notifications").get_data(
+        as_text=True
+    )
+    bell = client.get("/admin/notifications/bell").get_data(as_text=True)
+    assert "badge" not in bell
+
+
+def test_only_admins_get_notifications(seeded, client, auth):
+    auth.login("helen@example.com")
+    assert 'id="notification-bell"' not in client.get("/").get_data(as_text=True)
+    assert client.get("/admin/notifications").status_code == 403
+    assert client.get("/admin/notifications/bell").status_code == 403

@@ -1,0 +1,76 @@
+"""The enrollment guide: device choice, decision, steps and the live status, in Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import csrf_token
+from tests.mdm.support import DeviceClient, load, mdm_payload, profile_of, secret_of
+
+pytestmark = pytest.mark.browser
+
+IPHONE_16 = {
+    "viewport": {"width": 375, "height": 740},
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 16_7 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1"
+    ),
+}
+
+
+def test_iphone_is_preselected_from_the_browser(page_factory, live_server, sign_in):
+    page = page_factory(**IPHONE_16)
+    sign_in(page, "alice@example.com")
+    page.goto(live_server + "/enroll")
+    expect(page.get_by_role("radio", name="iPhone")).to_be_checked()
+    expect(page.get_by_label("System version")).to_have_value("15")
+    expect(page.locator("#decision-title")).to_have_text("User Enrollment, account-driven")
+    expect(page.get_by_text("Open Settings › General › VPN & Device Management.")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_choosing_another_device_swaps_the_guide(page, live_server, sign_in):
+    sign_in(page, "bob@example.com")
+    page.goto(live_server + "/enroll")
+    page.get_by_role("radio", name="Mac").check()
+    page.get_by_label("System version").select_option("10.15")
+    expect(page.locator("#decision-title")).to_have_text("Device Enrollment, profile-based")
+    expect(page.locator(".reasons")).to_contain_text("not User Enrollment")
+    expect(page.get_by_role("link", name="Download the enrollment profile")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"platform=macos"))
+
+
+def test_live_status_moves_forward_as_the_device_checks_in(page, live_server, sign_in, seeded):
+    sign_in(page, "alice@example.com")
+    page.goto(live_server + "/enroll?platform=ipados&os=13")
+    expect(page.locator("#decision-title")).to_have_text("User Enrollment, profile-based")
+    current = page.locator("li[aria-current=step]")
+    expect(current).to_contain_text("Open the link from your invitation e-mail in Safari")
+    expect(page.get_by_text("Not enrolled yet")).to_be_visible()
+
+    # The iPad downloads the profile (its own browser session), then checks in.
+    ipad = seeded.test_client()
+    token = csrf_token(ipad)
+    ipad.post(
+        "/login",
+        data={"email": "alice@example.com", "password": "demo-password", "csrf_token": token},
+    )
+    response = ipad.get("/enroll/profile", query_string={"platform": "ipados", "os": "14.0"})
+    assert response.status_code == 200
+    profile = profile_of(response)
+    expect(current).to_contain_text("Profile Downloaded")
+    expect(page.get_by_text("In progress")).to_be_visible()
+
+    device = DeviceClient(seeded.test_client(), secret=secret_of(profile))
+    topic = mdm_payload(profile)["Topic"]
+    assert device.checkin(load("ios-ue-authenticate.plist", Topic=topic)).status_code == 200
+    assert device.checkin(load("ios-ue-tokenupdate.plist", Topic=topic)).status_code == 200
+    expect(page.get_by_text("Your iPad is enrolled.")).to_be_visible()
+    expect(page.locator("li.step-done")).to_have_count(page.locator("li.step").count())
+    # Enrolled: the status stops polling.
+    expect(page.locator("#enroll-status")).not_to_have_attribute("hx-trigger", "every 3s")

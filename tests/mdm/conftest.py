@@ -1,0 +1,62 @@
+"""Fixtures of the MDM tests: an app with an https base URL, signed-in clients, devices."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.enrollment import pki
+from portal.extensions import limiter
+
+from .support import BASE, DeviceClient, profile_of, secret_of
+
+
+@pytest.fixture(scope="session")
+def mdm_pki(tmp_path_factory) -> dict[str, str]:
+    """A CA and signing certificate made once (RSA keys are slow), given by configuration."""
+    directory = tmp_path_factory.mktemp("pki")
+    ca = pki.load_or_create_ca(directory, "Test MDM CA")
+    pki.load_or_create_signing_identity(directory, ca, "Test profile signing")
+    return {
+        "MDM_CA_CERT": str(directory / pki.CA_CERT_FILE),
+        "MDM_CA_KEY": str(directory / pki.CA_KEY_FILE),
+        "PROFILE_SIGNING_CERT": str(directory / pki.SIGNING_CERT_FILE),
+        "PROFILE_SIGNING_KEY": str(directory / pki.SIGNING_KEY_FILE),
+    }
+
+
+@pytest.fixture
+def app(app_factory, mdm_pki):
+    app = app_factory(PUBLIC_BASE_URL=BASE, **mdm_pki)
+    with app.app_context():
+        limiter.reset()
+    return app
+
+
+@pytest.fixture
+def download(seeded, client, auth):
+    """Sign in as `email` and download the profile for platform/os; (response, profile)."""
+
+    signed_in: list[str] = []
+
+    def download(email: str, platform: str, os: str):
+        if signed_in[-1:] != [email]:
+            if signed_in:
+                auth.logout()
+            auth.login(email)
+            signed_in.append(email)
+        response = client.get("/enroll/profile", query_string={"platform": platform, "os": os})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response, profile_of(response)
+
+    return download
+
+
+@pytest.fixture
+def device_for(seeded, download):
+    """Download a profile and return a DeviceClient bound by its secret, and the profile."""
+
+    def device_for(email: str, platform: str, os: str):
+        _response, profile = download(email, platform, os)
+        return DeviceClient(seeded.test_client(), secret=secret_of(profile)), profile
+
+    return device_for
