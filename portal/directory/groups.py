@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..domain import DomainError
 from ..extensions import db
 from ..models import EnrollmentSetting, Group, User, group_membership, setting_assignment
 
@@ -22,19 +23,12 @@ MAX_DESCRIPTION = 500
 SUGGESTIONS = 8
 
 
-class GroupError(Exception):
+class GroupError(DomainError):
     """A group change refused; `field` names the form field at fault, `status` the HTTP code."""
 
     field: str | None = None
     status = 400
     default_message = _l("That change to the group cannot be made.")
-
-    def __init__(self, message: object | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class GroupNameRequired(GroupError):

@@ -11,12 +11,11 @@ import logging
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import has_request_context
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..domain import DomainError
 from ..extensions import db
 from ..models import Organization, Role, User, UserSource
 from ..passwords import passwords
@@ -31,21 +30,11 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1000
 
 
-class DirectoryError(Exception):
+class DirectoryError(DomainError):
     """A directory change refused; `field` names the form field at fault, if any."""
 
     field: str | None = None
     default_message = _l("That change to the directory cannot be made.")
-
-    def __init__(self, message: object | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        # The English text for logs and reprs (a CLI or worker has no request to pick a
-        # language from); str() gives the request's language.
-        with force_locale("en"):
-            super().__init__(str(self.message))
-
-    def __str__(self) -> str:
-        return str(self.message) if has_request_context() else self.args[0]
 
 
 class InvalidEmail(DirectoryError):

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import has_request_context
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from ..domain import DomainError
 from ..extensions import db
 from ..models import (
     Device,
@@ -33,19 +32,11 @@ PLATFORMS = tuple(p.value for p in policy.Platform)
 CHANNELS = tuple(c.value for c in policy.Channel)
 
 
-class EnrollmentInputError(ValueError):
+class EnrollmentInputError(DomainError, ValueError):
     """Device facts that cannot be decided on; `field` names the form field at fault."""
 
     field: str | None = None
     default_message = _l("Those device details cannot be used.")
-
-    def __init__(self, message: object | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        with force_locale("en"):
-            super().__init__(str(self.message))
-
-    def __str__(self) -> str:
-        return str(self.message) if has_request_context() else self.args[0]
 
 
 class InvalidPlatform(EnrollmentInputError):

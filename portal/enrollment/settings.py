@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..directory import groups
 from ..directory.groups import get_group
+from ..domain import DomainError
 from ..extensions import db
 from ..models import DeviceOwner, EnrollmentSetting, EnrollmentType, Group, User
 
@@ -30,19 +31,12 @@ STEP = 10
 SETTING_TYPES = (EnrollmentType.USER, EnrollmentType.DEVICE)
 
 
-class SettingError(Exception):
+class SettingError(DomainError):
     """A settings change refused; `field` names the form field at fault, `status` the HTTP code."""
 
     field: str | None = None
     status = 400
     default_message = _l("That change to the enrollment settings cannot be made.")
-
-    def __init__(self, message: object | None = None) -> None:
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class SettingNameRequired(SettingError):

@@ -74,3 +74,59 @@ def test_live_status_moves_forward_as_the_device_checks_in(page, live_server, si
     expect(page.locator("li.step-done")).to_have_count(page.locator("li.step").count())
     # Enrolled: the status stops polling.
     expect(page.locator("#enroll-status")).not_to_have_attribute("hx-trigger", "every 3s")
+
+
+def test_account_driven_iphone_on_ios_18_turns_the_page_enrolled(
+    page, live_server, sign_in, seeded
+):
+    import plistlib
+    from urllib.parse import parse_qs, urlsplit
+
+    sign_in(page, "alice@example.com")
+    page.goto(live_server + "/enroll?platform=ios&os=18")
+    expect(page.locator("#decision-title")).to_have_text("User Enrollment, account-driven")
+    expect(page.get_by_text("Not enrolled yet")).to_be_visible()
+
+    iphone = seeded.test_client()
+    found = iphone.get(
+        "/.well-known/com.apple.remotemanagement",
+        query_string={"user-identifier": "alice@example.com", "model-family": "iPhone"},
+    )
+    assert found.get_json()["Servers"][0]["Version"] == "mdm-byod"
+    info = plistlib.dumps({"PRODUCT": "iPhone17,1", "VERSION": "22B83", "OS_VERSION": "18.1"})
+    challenge = iphone.post("/mdm/enroll", data=info, content_type="application/xml")
+    assert challenge.status_code == 401
+    assert challenge.headers["WWW-Authenticate"].startswith('Bearer method="apple-as-web"')
+
+    # The device's web view signs in through the portal's sign-in page.
+    agent = {"User-Agent": IPHONE_16["user_agent"].replace("16_7", "18_1")}
+    auth_url = "/mdm/enroll/auth?user-identifier=alice@example.com"
+    login = iphone.get(auth_url, headers=agent).headers["Location"]
+    next_value = parse_qs(urlsplit(login).query)["next"][0]
+    back = iphone.post(
+        "/login",
+        data={
+            "email": "alice@example.com",
+            "password": "demo-password",
+            "next": next_value,
+            "csrf_token": csrf_token(iphone, login),
+        },
+    ).headers["Location"]
+    done = iphone.get(back, headers=agent)
+    assert done.status_code == 308
+    token = done.headers["Location"].split("access-token=", 1)[1]
+
+    response = iphone.post(
+        "/mdm/enroll",
+        data=info,
+        content_type="application/xml",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    topic = mdm_payload(profile_of(response))["Topic"]
+    expect(page.get_by_text("In progress")).to_be_visible()
+
+    device = DeviceClient(seeded.test_client(), bearer=token)
+    assert device.checkin(load("ios-ue-authenticate.plist", Topic=topic)).status_code == 200
+    assert device.checkin(load("ios-ue-tokenupdate.plist", Topic=topic)).status_code == 200
+    expect(page.get_by_text("Your iPhone is enrolled.")).to_be_visible()
