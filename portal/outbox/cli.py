@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..extensions import db
 from . import service
 from .service import OutboxSettings
 from .smtp import transport_from_config
@@ -20,6 +21,7 @@ def make_worker(config, *, batch_size: int | None = None) -> Worker:
     from ..invitations.email import sender_address
     from ..invitations.service import InvitationSettings
 
+    service.use_worker_connections(db.engine)
     settings = OutboxSettings.from_config(config)
     if batch_size:
         settings = OutboxSettings(**{**settings.__dict__, "batch_size": batch_size})

@@ -194,23 +194,34 @@ _MARK_SENT = (
 )
 
 
-_ASYNC_COMMIT = sa.text("SET LOCAL synchronous_commit TO OFF")
-
-
 def mark_sent(message_id: int, kind: str, *, now: datetime | None = None) -> None:
-    """The SMTP server accepted message `message_id`. Commits.
-
-    On PostgreSQL this commit does not wait for the disk: should the database server itself
-    crash in the next fraction of a second, the mark is lost and the message is sent once
-    more, with the same Message-ID — the promise a worker crash already gives. (What queued
-    the message is committed durably, as always.)
-    """
+    """The SMTP server accepted message `message_id`. Commits."""
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_ASYNC_COMMIT)
     connection.execute(_MARK_SENT, {"b_message": message_id, "now": now or utcnow()})
     _notify(kind, message_id, OutboxStatus.SENT)
     db.session.commit()
+
+
+def _no_disk_wait(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def use_worker_connections(engine: sa.engine.Engine) -> None:
+    """The worker's own commits (claims, marks) do not wait for the disk on PostgreSQL.
+
+    Should the database server itself crash in the next fraction of a second, a lost "sent"
+    mark means that message goes out once more, with the same Message-ID: the promise a
+    worker crash already gives; a lost claim or failure mark only changes when a message is
+    tried. What queued a message (the web app's transaction) is committed durably, as always.
+    Call it in the worker's process, before it connects.
+    """
+    if engine.dialect.name != "postgresql" or sa.event.contains(engine, "connect", _no_disk_wait):
+        return
+    sa.event.listen(engine, "connect", _no_disk_wait)
+    engine.dispose()  # connections opened before use the server's default
 
 
 def backoff(attempts: int, settings: OutboxSettings) -> timedelta:

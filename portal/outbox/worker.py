@@ -139,6 +139,12 @@ class Worker:
                     log.error("outbox worker: database error, retrying soon: %s", exc)
                     self.stopping.wait(poll_seconds)
                     continue
+                except Exception:  # a long-running worker outlives one bad batch
+                    db.session.rollback()
+                    self.transport.close()
+                    log.exception("outbox worker: unexpected error, retrying soon")
+                    self.stopping.wait(poll_seconds)
+                    continue
                 total.add(result)
                 if result.claimed == 0 or result.connection_lost:
                     self.transport.close()  # don't hold an idle SMTP connection

@@ -80,10 +80,13 @@ def test_french_invitation_uses_the_french_catalogue_and_dates(mail_app, smtp):
         subject = gettext("Enroll your iPhone or iPad with %(company)s", company="Example Corp")
         hello = gettext("Hello %(name)s,", name="Bob Durand")
         expires = expiry_text(invitation.expires_at)
+    assert subject == "Inscrivez votre iPhone ou iPad auprès de Example Corp"
+    assert hello == "Bonjour Bob Durand,"
     assert message["Content-Language"] == "fr"
     assert message["Subject"] == subject
     text, html = _parts(message)
     assert text.startswith(hello)
+    assert "Ce lien est personnel" in text and "Ce lien est personnel" in html
     assert 'lang="fr"' in html
     # Dates are formatted by CLDR (no catalogue needed): French month names.
     assert expires in text

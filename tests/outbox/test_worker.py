@@ -333,3 +333,14 @@ def test_release_leaves_rows_another_claim_holds(mail_app):
         assert service.claim("b", limit=1, lease=lease) == []
         service.release([mine[0].id], token="a:1")
         assert len(service.claim("b", limit=1, lease=lease)) == 1
+
+
+def test_worker_commits_do_not_wait_for_the_disk_on_postgresql(mail_app):
+    with mail_app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("a PostgreSQL setting (SQLite runs in WAL mode instead)")
+        assert db.session.scalar(sa.text("SHOW synchronous_commit")) == "on"
+        db.session.rollback()
+        make_worker(mail_app.config)
+        assert db.session.scalar(sa.text("SHOW synchronous_commit")) == "off"
+        db.session.rollback()
