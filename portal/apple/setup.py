@@ -113,7 +113,7 @@ def checklist(org: Organization, locale: str = "en", now: datetime | None = None
     now = now or datetime.now(UTC)
     push = push_cert.record()
     token = vpp_token.record()
-    reason = policy._org_reason(enrollment.org_facts(org))
+    reason = policy.org_reason(enrollment.org_facts(org))
     push_ok = bool(push and push.certificate_pem and push.not_after and push.not_after > now)
     token_ok = bool(
         org.vpp_token_organization

@@ -330,7 +330,8 @@ def user_enrollment_methods(platform: Platform, version: Version) -> tuple[Metho
     return tuple(methods)
 
 
-def _org_reason(org: OrgFacts) -> Reason | None:
+def org_reason(org: OrgFacts) -> Reason | None:
+    """Why criterion 4 (Apple Business Manager and its location token) fails, or None."""
     if not org.abm_linked:
         return Reason.of("abm_not_linked")
     vpp = (org.vpp_token_organization or "").strip()
@@ -364,7 +365,7 @@ def _checks(user: UserFacts, device: DeviceFacts, org: OrgFacts) -> tuple[Check,
         None
         if user.setting_type == EnrollmentType.USER
         else Reason.of("setting_not_user_enrollment", setting=user.setting_type),
-        _org_reason(org),
+        org_reason(org),
         None if user.has_managed_apple_id else Reason.of("no_managed_apple_id"),
         Reason.of("ldap_without_device_role")
         if is_ldap and not user.has_device_management_role
