@@ -56,6 +56,13 @@ def _uploaded(field) -> bytes:
     return storage.read(push_cert.MAX_UPLOAD + 1)
 
 
+def _saved(message: str):
+    """Commit, say what changed, and go back to the checklist (303 after a POST)."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("apple.setup_page"), 303)
+
+
 @bp.get("/apple")
 @role_required(Role.HELPDESK)
 def setup_page():
@@ -77,9 +84,7 @@ def link_abm():
     except setup.SetupError as exc:
         form.name.errors = [str(exc)]
         return _page(400, abm_form=form)
-    db.session.commit()
-    flash(_("Apple Business Manager is linked."), "success")
-    return redirect(url_for("apple.setup_page"), 303)
+    return _saved(_("Apple Business Manager is linked."))
 
 
 @bp.post("/apple/abm/unlink")
@@ -89,9 +94,7 @@ def unlink_abm():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     setup.unlink_abm(_actor(), _org())
-    db.session.commit()
-    flash(_("Apple Business Manager is no longer linked."), "success")
-    return redirect(url_for("apple.setup_page"), 303)
+    return _saved(_("Apple Business Manager is no longer linked."))
 
 
 @bp.post("/apple/vpp-token")
@@ -112,9 +115,7 @@ def upload_token():
         db.session.rollback()
         form.token_file.errors = [str(exc)]
         return _page(400, token_form=form)
-    db.session.commit()
-    flash(_("The location token is saved."), "success")
-    return redirect(url_for("apple.setup_page"), 303)
+    return _saved(_("The location token is saved."))
 
 
 @bp.post("/apple/vpp-token/remove")
@@ -124,9 +125,7 @@ def remove_token():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     vpp_token.remove(_actor(), _org())
-    db.session.commit()
-    flash(_("The location token is removed."), "success")
-    return redirect(url_for("apple.setup_page"), 303)
+    return _saved(_("The location token is removed."))
 
 
 @bp.post("/apple/push/request")
@@ -165,9 +164,7 @@ def upload_certificate():
         db.session.rollback()
         form.certificate_file.errors = [str(exc)]
         return _page(400, certificate_form=form)
-    db.session.commit()
-    flash(_("The push certificate is saved: new profiles use its topic."), "success")
-    return redirect(url_for("apple.setup_page"), 303)
+    return _saved(_("The push certificate is saved: new profiles use its topic."))
 
 
 @bp.get("/notifications")
