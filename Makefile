@@ -50,7 +50,7 @@ db-revision: install
 	$(FLASK) db revision --autogenerate -m "$(m)"
 
 translations-extract: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".* __pycache__" -o portal/translations/messages.pot .
 
 translations-update: translations-extract
 	$(BIN)/pybabel update --quiet -i portal/translations/messages.pot -d portal/translations
