@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import default_exceptions
 from wtforms import StringField, TextAreaField
 
 from ..access import role_required
@@ -17,6 +16,7 @@ from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import Role
 from . import bp
+from .form_errors import field_error, refuse
 
 
 class GroupForm(FlaskForm):
@@ -25,22 +25,6 @@ class GroupForm(FlaskForm):
     description = TextAreaField(
         _l("Description (optional)"), render_kw={"maxlength": service.MAX_DESCRIPTION, "rows": 2}
     )
-
-
-def refuse(status: int, message: object):
-    """Abort with `status` and a message the error page shows as it is."""
-    error = default_exceptions[status](description=str(message))
-    error.portal_detail = True
-    raise error
-
-
-def field_error(form: FlaskForm, error: Exception) -> None:
-    """Put a domain error's message on its form field (or on the form as a whole)."""
-    field = getattr(form, getattr(error, "field", None) or "", None)
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _can_edit() -> bool:

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import DeviceOwner, EnrollmentType, Role
 from . import bp
-from .groups import field_error, refuse
+from .form_errors import field_error, refuse
 
 TYPE_LABELS = {
     EnrollmentType.USER: _l("User Enrollment"),
