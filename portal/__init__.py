@@ -77,6 +77,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(devices.bp)
 
+    from .apps import cli as apps_cli
+    from .apps import routes as apps_routes
+
+    app.register_blueprint(apps_routes.bp)
+    app.cli.add_command(apps_cli.apps_cli)
+
     from . import scim
 
     scim.init_app(app)

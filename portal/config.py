@@ -180,6 +180,10 @@ def load(overrides: dict | None = None) -> dict:
         # many seconds (double click, Slack retry) is sent once.
         "SLACK_ACTION_COOLDOWN_SECONDS": _int("SLACK_ACTION_COOLDOWN_SECONDS", 60),
         "SLACK_USER_CACHE_SECONDS": _int("SLACK_USER_CACHE_SECONDS", 600),
+        # Apple's Apps and Books service (licences), used once a location token is uploaded.
+        "APPS_AND_BOOKS_URL": os.environ.get(
+            "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
+        ).rstrip("/"),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

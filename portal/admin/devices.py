@@ -11,6 +11,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from ..access import role_required
+from ..apps import routes as apps_routes
 from ..devices import capabilities, logs, service, views
 from ..extensions import db
 from ..htmx import render
@@ -106,6 +107,7 @@ def device_detail(device_id: int):
         may_act=service.can_act(current_user, device),
         capabilities=capabilities.capabilities(device.enrollment_type, device.platform),
         ep=views.endpoints("admin"),
+        **apps_routes.install_context(current_user, device),
         **log_context,
         **views.commands_context(device),
         **views.LABELS,

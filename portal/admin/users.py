@@ -14,6 +14,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from ..access import role_required
+from ..apps import licences
 from ..directory import service as directory
 from ..enrollment import service as enrollment
 from ..extensions import db
@@ -135,6 +136,7 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
         "decision": decision,
         "holder": holder,
         "devices": devices,
+        "licences": licences.usage_of(user),
         **_labels(),
     }
     return context, status

@@ -1,17 +1,19 @@
 """Admin notifications: what needs an admin, each with where it is fixed.
 
-Gathered when asked (nothing is stored): expiring or expired Apple certificates and tokens,
-and outgoing e-mail that gave up (`OutboxMessage.status == "dead"`).
+Expiring or expired Apple certificates and tokens and outgoing e-mail that gave up
+(`OutboxMessage.status == "dead"`) are gathered when asked; failed licence assignments are
+stored (`AdminNotification`) until an admin dismisses them or a licence is assigned after all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from ..apps import licences
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
 from . import setup
@@ -23,9 +25,11 @@ MAX_LISTED = 50
 class Notification:
     code: str
     message: str
-    endpoint: str  # where it is fixed (a url_for endpoint without arguments)
+    endpoint: str  # where it is fixed (a url_for endpoint, with `args`)
     severity: str = "warning"
     when: datetime | None = None
+    args: dict = field(default_factory=dict)
+    stored_id: int | None = None  # an AdminNotification admins can dismiss
 
 
 def dead_messages(limit: int = MAX_LISTED) -> list[OutboxMessage]:
@@ -56,6 +60,22 @@ def collect(now: datetime | None = None) -> list[Notification]:
                 message.created_at,
             )
         )
+    for stored in licences.open_notifications():
+        _text, endpoint = licences.NOTICES[stored.code]
+        args = {"app_id": stored.app_id} if endpoint == "apps.app_detail" and stored.app_id else {}
+        if endpoint == "apps.app_detail" and not args:
+            endpoint = "apps.catalogue"
+        items.append(
+            Notification(
+                stored.code,
+                licences.describe(stored),
+                endpoint,
+                stored.severity,
+                stored.created_at,
+                args,
+                stored.id,
+            )
+        )
     return sorted(items, key=lambda item: item.severity != "error")
 
 
@@ -65,4 +85,4 @@ def count(now: datetime | None = None) -> int:
         .select_from(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.DEAD)
     )
-    return len(setup.notices(now)) + int(dead or 0)
+    return len(setup.notices(now)) + int(dead or 0) + licences.open_count()

@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.exceptions import abort
 
 from ..access import role_required
+from ..apps import licences
 from ..directory import service as directory
 from ..extensions import db
 from ..htmx import render
@@ -171,7 +172,24 @@ def upload_certificate():
 @role_required(Role.ADMIN)
 def notification_list():
     """What needs an admin, each with a link to where it is fixed."""
-    return render("apple/notifications.html", items=notifications.collect())
+    return render(
+        "apple/notifications.html",
+        items=notifications.collect(),
+        confirm_form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.post("/notifications/<int:notification_id>/dismiss")
+@role_required(Role.ADMIN)
+def dismiss_notification(notification_id: int):
+    """Mark a stored notification as dealt with."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if licences.dismiss(notification_id, actor=_actor()) is None:
+        abort(404)
+    db.session.commit()
+    flash(_("The notification is dismissed."), "success")
+    return redirect(url_for("apple.notification_list"), 303)
 
 
 @bp.get("/notifications/bell")

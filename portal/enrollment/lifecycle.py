@@ -13,6 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..apps import licences
 from ..extensions import db
 from ..models import (
     Device,
@@ -117,6 +118,7 @@ def transition(
         device.enrolled_at = now
     elif target is DeviceStatus.UNENROLLED:
         device.unenrolled_at = now
+        licences.release_for_device(device, now=now)
     return log(device, action, details, now=now)
 
 

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models of the portal's domain."""
 
 from .apple import LocationToken, PushCertificate
+from .apps import AdminNotification, App, LicenceAssignment, LicenceType
 from .audit import AuditEvent
 from .base import Base, utcnow
 from .decision import EnrollmentDecision as EnrollmentDecision
@@ -28,6 +29,10 @@ from .outbox import OutboxMessage
 from .user import Group, User, UserSession, group_membership
 
 __all__ = [
+    "AdminNotification",
+    "App",
+    "LicenceAssignment",
+    "LicenceType",
     "AppleIdScheme",
     "AuditEvent",
     "Base",

@@ -1,0 +1,222 @@
+"""Installing a catalogue app on a device, with its Apps & Books licence.
+
+`install()` checks Apple's rules (a device-based licence never goes to a User-Enrolled
+device; the Managed Apple ID and the location token must belong to the Apple Business Manager
+organization), takes a licence first come first served, asks Apple to assign it when a
+location token is set, and queues `InstallApplication`. A failed assignment is kept as an
+admin notification. Callers commit in every case, failures included.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from .. import audit
+from ..apple import secrets, vpp_token
+from ..domain import DomainError
+from ..enrollment import lifecycle
+from ..extensions import db
+from ..mdm import commands
+from ..models import (
+    AdminNotification,
+    App,
+    Device,
+    DeviceStatus,
+    EnrollmentType,
+    LicenceAssignment,
+    LicenceType,
+    MDMCommand,
+    Organization,
+    Platform,
+    Role,
+    User,
+)
+from . import licences
+from .client import AppsAndBooksClient, AppsAndBooksError
+
+_CLIENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:byod-portal:apps-and-books")
+
+
+class InstallRefused(DomainError):
+    """Apple's rules or the device's state forbid this install; nothing was changed."""
+
+    status = 409
+
+    def __init__(self, code: str, message: object, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        if status is not None:
+            self.status = status
+
+
+REFUSALS = {
+    "not_permitted": _l("Only administrators install apps on devices."),
+    "not_enrolled": _l("The device is not enrolled: apps are installed once it is."),
+    "not_managed": _l("This device is not managed by MDM: no app can be installed."),
+    "wrong_platform": _l("This app is not made for this device's platform."),
+    "device_licence_user_enrollment": _l(
+        "Device-based licences cannot be used under User Enrollment: Apple assigns them to a "
+        "serial number, which a User-Enrolled device never gives. Use user-based licences "
+        "for this app."
+    ),
+    "no_managed_apple_id": _l(
+        "This person has no Managed Apple ID: user-based licences are assigned to it."
+    ),
+}
+
+
+@dataclass
+class InstallOutcome:
+    assignment: LicenceAssignment | None = None
+    command: MDMCommand | None = None
+    failure: AdminNotification | None = None
+    reused: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.command is not None
+
+
+def client_user_id(user: User) -> str:
+    """The stable ID Apple knows this person by (Apple's `clientUserId`)."""
+    return str(uuid.uuid5(_CLIENT_NAMESPACE, f"user:{user.id}"))
+
+
+def apple_client(config) -> AppsAndBooksClient | None:
+    """A client for Apple's service when a location token is set (and readable), else None."""
+    token = vpp_token.record()
+    if token is None or not token.token:
+        return None
+    try:
+        s_token = secrets.decrypt(config["SECRET_KEY"], token.token).decode()
+    except secrets.SecretUnreadable:
+        return None
+    return AppsAndBooksClient(config.get("APPS_AND_BOOKS_URL") or "", s_token)
+
+
+def _platform_fits(app: App, device: Device) -> bool:
+    if app.platform == Platform.MACOS:
+        return device.platform == Platform.MACOS
+    return device.platform in (Platform.IOS, Platform.IPADOS)
+
+
+def _refuse(code: str) -> InstallRefused:
+    return InstallRefused(code, REFUSALS[code], status=403 if code == "not_permitted" else None)
+
+
+def check(actor: User, device: Device, app: App) -> None:
+    """Raise InstallRefused when `app` may not be installed on `device` by `actor`."""
+    if not actor.has_role(Role.ADMIN):
+        raise _refuse("not_permitted")
+    if device.enrollment_type == EnrollmentType.MAM:
+        raise _refuse("not_managed")
+    if device.status != DeviceStatus.ENROLLED:
+        raise _refuse("not_enrolled")
+    if not _platform_fits(app, device):
+        raise _refuse("wrong_platform")
+    if app.licence_type == LicenceType.DEVICE and device.enrollment_type == EnrollmentType.USER:
+        raise _refuse("device_licence_user_enrollment")
+    if (
+        app.licence_type == LicenceType.USER
+        and device.enrollment_type == EnrollmentType.USER
+        and not device.user.managed_apple_id
+    ):
+        raise _refuse("no_managed_apple_id")
+
+
+def _org_mismatch(org: Organization | None) -> dict | None:
+    if org is None or not org.vpp_token_organization or not org.abm_organization_name:
+        return None
+    if (
+        org.vpp_token_organization.strip().casefold()
+        == org.abm_organization_name.strip().casefold()
+    ):
+        return None
+    return {"abm": org.abm_organization_name, "token": org.vpp_token_organization}
+
+
+def _at_apple(client: AppsAndBooksClient, app: App, device: Device) -> None:
+    if app.licence_type == LicenceType.DEVICE:
+        client.associate(app.adam_id, serial_numbers=[device.serial_number or ""])
+        return
+    user = device.user
+    client_id = client_user_id(user)
+    client.create_user(client_id, managed_apple_id=user.managed_apple_id or "", email=user.email)
+    client.associate(app.adam_id, client_user_ids=[client_id])
+
+
+def install(
+    actor: User,
+    device: Device,
+    app: App,
+    *,
+    org: Organization | None,
+    client: AppsAndBooksClient | None = None,
+    channel: str = "web",
+) -> InstallOutcome:
+    """Assign a licence of `app` for `device` and queue its installation.
+
+    :raise InstallRefused: the rules forbid it (nothing written).
+    :return: the outcome; `failure` set (an admin notification) when no licence could be had.
+    """
+    check(actor, device, app)
+    user = device.user
+    outcome = InstallOutcome()
+    mismatch = _org_mismatch(org)
+    if mismatch:
+        outcome.failure = licences.notify(
+            "licence_org_mismatch", app=app, user=user, device=device, details=mismatch
+        )
+        _log_failure(device, app, "licence_org_mismatch")
+        return outcome
+    assignment = licences.existing(app, device)
+    if assignment is not None:
+        outcome.reused = True
+    else:
+        try:
+            with db.session.begin_nested():
+                assignment = licences.take(app, device)
+                if assignment is not None and client is not None:
+                    _at_apple(client, app, device)
+        except AppsAndBooksError as exc:
+            db.session.refresh(app)
+            outcome.failure = licences.notify(
+                "licence_apple_refused",
+                app=app,
+                user=user,
+                device=device,
+                details={"error": exc.message or exc.code, "error_code": exc.code},
+            )
+            _log_failure(device, app, "licence_apple_refused", {"error_code": exc.code})
+            return outcome
+        if assignment is None:
+            outcome.failure = licences.notify(
+                "licence_none_left", app=app, user=user, device=device
+            )
+            _log_failure(device, app, "licence_none_left")
+            return outcome
+        licences.resolve_for(app, user)
+    outcome.assignment = assignment
+    payload = {"iTunesStoreID": int(app.adam_id), "Options": {"PurchaseMethod": 1}}
+    if device.platform != Platform.MACOS:
+        payload["ManagementFlags"] = 1  # remove the app with the MDM profile
+    outcome.command = commands.queue(
+        device, "InstallApplication", payload, actor=actor, channel=channel
+    )
+    details = {
+        "app": app.adam_id,
+        "licence_type": str(app.licence_type),
+        "enrollment_type": str(device.enrollment_type),
+        "assignment": assignment.id,
+        "reused": outcome.reused,
+    }
+    lifecycle.log(device, "app.install.requested", details)
+    audit.record(actor, "app.install", channel=channel, target=device, after=details)
+    return outcome
+
+
+def _log_failure(device: Device, app: App, code: str, extra: dict | None = None) -> None:
+    lifecycle.log(device, "licence.failed", {"app": app.adam_id, "reason": code, **(extra or {})})
