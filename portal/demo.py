@@ -10,6 +10,7 @@ from . import audit
 from .directory import apple_id
 from .extensions import db
 from .models import (
+    App,
     AppleIdScheme,
     Device,
     DeviceLogEntry,
@@ -19,6 +20,7 @@ from .models import (
     EnrollmentSetting,
     EnrollmentType,
     Group,
+    LicenceType,
     Organization,
     Platform,
     Role,
@@ -120,6 +122,8 @@ def seed(environment: str, *, devices: bool | None = None) -> list[str]:
         user.groups = [db.session.scalar(sa.select(Group).filter_by(name=g)) for g in groups]
         db.session.add(user)
         created.append(f"user {email}")
+    if environment != "testing":
+        created += _seed_apps()
     if devices is None:
         devices = environment != "testing"
     if devices:
@@ -127,6 +131,32 @@ def seed(environment: str, *, devices: bool | None = None) -> list[str]:
     if created:
         audit.record(None, "demo.seed", channel="cli", after={"created": created})
     db.session.commit()
+    return created
+
+
+DEMO_APPS = [
+    # Apple ID, name, platform, licence type, licences bought
+    ("951937596", "Microsoft Outlook", Platform.IOS, LicenceType.USER, 25),
+    ("1113153706", "Microsoft Teams", Platform.IOS, LicenceType.USER, 1),
+    ("985367838", "Microsoft Outlook for Mac", Platform.MACOS, LicenceType.USER, 10),
+    ("361285480", "Keynote", Platform.IOS, LicenceType.DEVICE, 5),
+]
+
+
+def _seed_apps() -> list[str]:
+    created = []
+    for adam_id, name, platform, licence_type, total in DEMO_APPS:
+        _app, new = _get_or_add(
+            App,
+            {"adam_id": adam_id},
+            name=name,
+            platform=platform,
+            licence_type=licence_type,
+            total_licences=total,
+            assigned_licences=0,
+        )
+        if new:
+            created.append(f"app {name}")
     return created
 
 

@@ -123,3 +123,4 @@ class AdminNotification(Base):
 
     app: Mapped[App | None] = relationship()
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
