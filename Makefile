@@ -53,7 +53,7 @@ translations-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".* __pycache__" -o portal/translations/messages.pot .
 
 translations-update: translations-extract
-	$(BIN)/pybabel update --quiet -i portal/translations/messages.pot -d portal/translations
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache
