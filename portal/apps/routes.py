@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.exceptions import abort
 
 from ..access import role_required
+from ..admin.form_errors import field_error
 from ..apple.forms import ConfirmForm
 from ..directory import service as directory
 from ..extensions import db
@@ -50,11 +51,6 @@ def _catalogue(status: int = 200, form: AppForm | None = None):
     )
 
 
-def _field_error(form, exc: catalogue.CatalogueError) -> None:
-    target = getattr(form, exc.field or "", None) or form.name
-    target.errors = [*target.errors, str(exc)]
-
-
 @bp.get("/apps", endpoint="catalogue")
 @role_required(Role.HELPDESK)
 def catalogue_list():
@@ -79,7 +75,7 @@ def add_app():
         )
     except catalogue.CatalogueError as exc:
         db.session.rollback()
-        _field_error(form, exc)
+        field_error(form, exc)
         return _catalogue(exc.status, form)
     db.session.commit()
     flash(_("%(name)s is in the catalogue.", name=app.name), "success")
@@ -168,7 +164,7 @@ def edit_app(app_id: int):
     except catalogue.CatalogueError as exc:
         db.session.rollback()
         app = _app(app_id)
-        _field_error(form, exc)
+        field_error(form, exc)
         return _detail(app, exc.status, form)
     db.session.commit()
     flash(_("Saved."), "success")
