@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import role_required
+from ..apps import licences
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import Role
@@ -40,6 +41,7 @@ def detail(device_id: int):
         capabilities=capabilities.capabilities(device.enrollment_type, device.platform),
         notes=capabilities.notes(device.enrollment_type, device.platform),
         ep=views.endpoints("devices"),
+        work_apps=licences.held_for_device(device),
         **views.commands_context(device),
         **views.LABELS,
     )

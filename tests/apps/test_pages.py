@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from portal.apps import service
 from portal.extensions import db
 from portal.models import AdminNotification, App, EnrollmentType, LicenceAssignment, LicenceType
 from tests.conftest import csrf_token
@@ -188,3 +189,16 @@ def test_sync_without_a_token_says_what_to_do(seeded, client, auth):
         "/admin/apps/sync", data={"csrf_token": token}, follow_redirects=True
     ).get_data(as_text=True)
     assert "Upload the Apps and Books location token first" in page
+
+
+def test_the_employee_sees_the_work_apps_on_their_device(seeded, client, auth):
+    with seeded.app_context():
+        app = new_app(name="Microsoft Outlook", total=2)
+        phone = enrolled("alice@example.com")
+        service.install(person("adam@example.com"), phone, app, org=None)
+        db.session.commit()
+        phone_id = phone.id
+    auth.login("alice@example.com")
+    page = client.get(f"/devices/{phone_id}").get_data(as_text=True)
+    section = page.split('id="work-apps"')[1].split("</section>")[0]
+    assert "Microsoft Outlook" in section and "not to this device's serial number" in section
