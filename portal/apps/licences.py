@@ -28,6 +28,7 @@ from ..models import (
     EnrollmentType,
     LicenceAssignment,
     LicenceType,
+    Platform,
     User,
     utcnow,
 )
@@ -53,6 +54,13 @@ NOTICES = {
         "apps.app_detail",
     ),
 }
+
+
+def platforms_of(app: App) -> tuple[Platform, ...]:
+    """The device platforms an app runs on (one App Store app serves iPhones and iPads)."""
+    if app.platform == Platform.MACOS:
+        return (Platform.MACOS,)
+    return (Platform.IOS, Platform.IPADOS)
 
 
 def active_for_user(
@@ -160,19 +168,21 @@ def release_for_device(device: Device, *, now: datetime | None = None) -> list[L
             )
         )
     )
-    others_enrolled = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Device)
-        .where(
-            Device.user_id == device.user_id,
-            Device.id != device.id,
-            Device.enrollment_type == device.enrollment_type,
-            Device.status == DeviceStatus.ENROLLED,
+    still_enrolled = set(
+        db.session.scalars(
+            sa.select(Device.platform).where(
+                Device.user_id == device.user_id,
+                Device.id != device.id,
+                Device.enrollment_type == device.enrollment_type,
+                Device.status == DeviceStatus.ENROLLED,
+            )
         )
     )
     released = []
     for assignment in held:
-        if assignment.licence_type == LicenceType.USER and others_enrolled:
+        if assignment.licence_type == LicenceType.USER and still_enrolled & set(
+            platforms_of(assignment.app)
+        ):
             continue
         release(assignment, actor=None, reason="unenrolled", now=now)
         released.append(assignment)

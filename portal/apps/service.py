@@ -97,12 +97,6 @@ def apple_client(config) -> AppsAndBooksClient | None:
     return AppsAndBooksClient(config.get("APPS_AND_BOOKS_URL") or "", s_token)
 
 
-def _platform_fits(app: App, device: Device) -> bool:
-    if app.platform == Platform.MACOS:
-        return device.platform == Platform.MACOS
-    return device.platform in (Platform.IOS, Platform.IPADOS)
-
-
 def _refuse(code: str) -> InstallRefused:
     return InstallRefused(code, REFUSALS[code], status=403 if code == "not_permitted" else None)
 
@@ -115,7 +109,7 @@ def check(actor: User, device: Device, app: App) -> None:
         raise _refuse("not_managed")
     if device.status != DeviceStatus.ENROLLED:
         raise _refuse("not_enrolled")
-    if not _platform_fits(app, device):
+    if device.platform not in licences.platforms_of(app):
         raise _refuse("wrong_platform")
     if app.licence_type == LicenceType.DEVICE and device.enrollment_type == EnrollmentType.USER:
         raise _refuse("device_licence_user_enrollment")

@@ -271,3 +271,13 @@ def test_counts_cannot_drop_below_use_and_used_apps_stay(people):
         )
     with pytest.raises(catalogue.CatalogueError):
         catalogue.remove(admin(), app)
+
+
+def test_a_mac_still_enrolled_does_not_keep_an_iphone_apps_licence(people):
+    app = new_app(total=1)
+    phone = enrolled("alice@example.com")
+    enrolled("alice@example.com", platform=Platform.MACOS)
+    install(phone, app)
+    lifecycle.transition(phone, DeviceStatus.UNENROLLED, action="checkin.checkout")
+    db.session.commit()
+    assert active(app) == []
