@@ -11,9 +11,11 @@ def init_app(app: Flask) -> None:
     from ..outbox import service as outbox
     from . import logs, routes, service  # importing routes registers the views on bp
     from .email import KIND
-    from .service import delivery_changed
+    from .service import delivery_changed, delivery_sent, unsendable
 
     outbox.on_status_change(KIND, delivery_changed)
+    outbox.on_sent(KIND, delivery_sent)
+    outbox.on_send_check(KIND, unsendable)
     logs.install()
     app.register_blueprint(bp)
     app.add_template_global(routes.invitation_info)

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from .. import audit
 from ..extensions import db
@@ -24,12 +26,12 @@ from ..models import (
     DeliveryStatus,
     Invitation,
     InvitationSender,
-    OutboxMessage,
     OutboxStatus,
     Role,
     User,
     utcnow,
 )
+from ..outbox import service as outbox
 
 TOKEN_BYTES = 32  # 256 bits
 RESEND_WINDOW = timedelta(hours=1)
@@ -93,6 +95,16 @@ class LinkState(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     USED = "used"
+
+
+# Why an invitation e-mail must not go out (again): the link in it would not work.
+NOT_SENDABLE = {
+    "missing": _l("The invitation in this e-mail no longer exists."),
+    LinkState.USED: _l("The invitation in this e-mail was already used."),
+    "replaced": _l("A newer invitation replaced the one in this e-mail."),
+    LinkState.REVOKED: _l("The invitation in this e-mail was withdrawn."),
+    LinkState.EXPIRED: _l("The invitation in this e-mail has expired."),
+}
 
 
 # -- tokens ----------------------------------------------------------------------------------
@@ -210,16 +222,52 @@ def lookup(token: str, now: datetime | None = None) -> tuple[LinkState, Invitati
 # -- changes ---------------------------------------------------------------------------------
 
 
-def _revoke(invitation: Invitation, now: datetime) -> None:
+def _revoke(invitation: Invitation, now: datetime, reason: str = LinkState.REVOKED) -> None:
     invitation.revoked_at = now
-    # A queued e-mail for a token that no longer works need not go out.
-    message = (
-        db.session.get(OutboxMessage, invitation.outbox_message_id)
-        if invitation.outbox_message_id
-        else None
-    )
-    if message is not None and message.status == OutboxStatus.PENDING:
-        message.status = OutboxStatus.CANCELLED
+    # A queued e-mail for a token that no longer works need not go out; a worker about to
+    # send it sees the cancel (one sending it right now marks it sent).
+    if invitation.outbox_message_id:
+        outbox.cancel(invitation.outbox_message_id, NOT_SENDABLE[reason])
+
+
+def for_message(message_id: int) -> Invitation | None:
+    """The invitation an outbox message carries, if any."""
+    return db.session.scalars(
+        sa.select(Invitation).where(Invitation.outbox_message_id == message_id)
+    ).first()
+
+
+def unsendable(message_ids: list[int], now: datetime) -> dict[int, object]:
+    """Outbox check: which of these invitation e-mails carry a link that would not work.
+
+    Used, replaced by a newer invitation of the same person, withdrawn, expired, or gone
+    (the person was deleted): {message id: reason}.
+    """
+    newer = aliased(Invitation)
+    rows = db.session.execute(
+        sa.select(
+            Invitation.outbox_message_id,
+            Invitation.used_at,
+            Invitation.revoked_at,
+            Invitation.expires_at,
+            sa.exists()
+            .where(newer.user_id == Invitation.user_id, newer.id > Invitation.id)
+            .label("replaced"),
+        ).where(Invitation.outbox_message_id.in_(message_ids))
+    ).all()
+    reasons: dict[int, object] = {message_id: NOT_SENDABLE["missing"] for message_id in message_ids}
+    for message_id, used_at, revoked_at, expires_at, replaced in rows:
+        if used_at is not None:
+            reasons[message_id] = NOT_SENDABLE[LinkState.USED]
+        elif replaced:
+            reasons[message_id] = NOT_SENDABLE["replaced"]
+        elif revoked_at is not None:
+            reasons[message_id] = NOT_SENDABLE[LinkState.REVOKED]
+        elif expires_at <= now:
+            reasons[message_id] = NOT_SENDABLE[LinkState.EXPIRED]
+        else:
+            del reasons[message_id]
+    return reasons
 
 
 def invite(
@@ -254,7 +302,7 @@ def invite(
 
     replaced = live_invitations(user, now)
     for old in replaced:
-        _revoke(old, now)
+        _revoke(old, now, "replaced")
     token, digest = new_token()
     expires_at = now + timedelta(days=settings.ttl_days)
     message = email.queue_invitation(user, expires_at, settings.link(token), settings, now=now)
@@ -351,29 +399,39 @@ def mark_used(
 
 
 _invitation = Invitation.__table__
-# Built once: the outbox worker runs this for every invitation e-mail it sends.
+
+
+def delivery_sent(message_ids: sa.Select) -> sa.Update:
+    """Outbox write joined to marking invitation e-mails sent (one statement per message)."""
+    return (
+        _invitation.update()
+        .where(_invitation.c.outbox_message_id.in_(message_ids.scalar_subquery()))
+        .values(delivery_status=DeliveryStatus.SENT)
+    )
+
+
+# Built once: "Retry now" and give-ups run it.
 _SET_DELIVERY = (
     _invitation.update()
     .where(_invitation.c.outbox_message_id == sa.bindparam("b_message"))
     .values(delivery_status=sa.bindparam("delivery"))
 )
+# Sent: see `delivery_sent`. Cancelled: the invitation's own state (withdrawn, expired…) says
+# why, its delivery status stays as it was.
 _DELIVERY = {
-    OutboxStatus.SENT: DeliveryStatus.SENT,
     OutboxStatus.DEAD: DeliveryStatus.FAILED,
     OutboxStatus.PENDING: DeliveryStatus.QUEUED,
 }
 
 
 def delivery_changed(message_id: int, status: OutboxStatus, error: str | None = None) -> None:
-    """Outbox callback: the invitation's e-mail was sent, given up on, or queued again."""
+    """Outbox callback: the invitation's e-mail was given up on, or queued again."""
     delivery = _DELIVERY.get(status)
     if delivery is None:
         return
     db.session.connection().execute(_SET_DELIVERY, {"b_message": message_id, "delivery": delivery})
     if status == OutboxStatus.DEAD:
-        invitation = db.session.scalars(
-            sa.select(Invitation).where(Invitation.outbox_message_id == message_id)
-        ).first()
+        invitation = for_message(message_id)
         if invitation is not None:
             audit.record(
                 None,

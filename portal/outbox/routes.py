@@ -30,12 +30,15 @@ def index():
 @bp.post("/<int:message_id>/retry")
 @role_required(Role.ADMIN)
 def retry(message_id: int):
-    """Make a waiting or given-up message due now."""
+    """Make a waiting or given-up message due now; refused (409) if it must not go out."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         abort(404)
     try:
         service.retry_now(message, actor=current_user._get_current_object(), channel="web")
+    except service.NotSendable as error:
+        db.session.rollback()
+        return _refused(message, error)
     except service.OutboxError:
         db.session.rollback()
         abort(409)
@@ -43,3 +46,25 @@ def retry(message_id: int):
     if wants_fragment():
         return render("outbox/_row.html", message=message, retried=True)
     return redirect(url_for(".index"))
+
+
+def _refused(message: OutboxMessage, error: service.NotSendable):
+    """The row (or the page) saying why the message is not sent again, and what to do."""
+    from ..invitations.service import for_message
+
+    invitation = for_message(message.id)
+    refusal = {
+        "message_id": message.id,
+        "reason": str(error),
+        "user_id": invitation.user_id if invitation is not None else None,
+    }
+    return render(
+        "outbox/admin.html",
+        "outbox/_row.html",
+        status=error.status,
+        message=message,
+        refusal=refusal,
+        messages=service.problems(),
+        counts=service.counts(),
+        max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"],
+    )

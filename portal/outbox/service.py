@@ -9,6 +9,13 @@ Several workers never send the same message: a claim sets a lease (`claimed_unti
 claim is one UPDATE (SQLite runs one writer at a time). A worker that dies leaves its lease
 to expire; a crash between the SMTP transaction and `mark_sent` sends that one message once
 more, with the same Message-ID.
+
+A message that must not go out any more is never sent: its kind may register a check
+(`on_send_check`, e.g. "the invitation in it was withdrawn or has expired") that `claim`
+applies to the batch, cancelling what it refuses, and "Retry now" refuses such a message.
+Anything that cancels a queued message (`cancel`) while a worker holds it is seen by that
+worker right before it sends: `mark_sent` of the previous message (or `still_to_send`) reads
+it in the same statement.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
@@ -23,6 +31,7 @@ from email.utils import format_datetime, make_msgid
 import sqlalchemy as sa
 
 from .. import audit
+from ..domain import DomainError
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus, User, utcnow
 from .mime import InlinePart, compose, envelope_address
@@ -52,10 +61,27 @@ class OutboxError(Exception):
     """A request about an outbox message that cannot be honoured."""
 
 
+class NotSendable(DomainError):
+    """The message must not go out any more; the message says why (from its kind's check)."""
+
+    status = 409
+
+
 # Kind-specific reactions to a status change (e.g. an invitation's delivery status):
-# handler(outbox message id, new status, last error).
+# handler(outbox message id, new status, last error). Being sent is the exception: see
+# `on_sent`.
 StatusHandler = Callable[[int, OutboxStatus, str | None], None]
 _handlers: dict[str, list[StatusHandler]] = {}
+
+# Kind-specific write that goes with marking messages sent, as SQL so that it joins the mark's
+# own statement: build(ids) → an UPDATE of the rows that belong to messages `ids` (a select).
+SentWrite = Callable[[sa.Select], sa.Update]
+_sent_writes: dict[str, SentWrite] = {}
+
+# Kind-specific reasons a queued message must not go out any more (e.g. the invitation it
+# carries was withdrawn): check(message ids, now) → {message id: reason} for those refused.
+SendCheck = Callable[[list[int], datetime], dict[int, object]]
+_send_checks: dict[str, SendCheck] = {}
 
 
 def on_status_change(kind: str, handler: StatusHandler) -> None:
@@ -63,9 +89,50 @@ def on_status_change(kind: str, handler: StatusHandler) -> None:
         _handlers[kind].append(handler)
 
 
+def on_sent(kind: str, build: SentWrite) -> None:
+    _sent_writes[kind] = build
+    _mark_sent_statements.clear()
+
+
+def on_send_check(kind: str, check: SendCheck) -> None:
+    _send_checks[kind] = check
+
+
 def _notify(kind: str, message_id: int, status: OutboxStatus, error: str | None = None) -> None:
     for handler in _handlers.get(kind, []):
         handler(message_id, status, error)
+
+
+def refusals(messages: list[tuple[int, str]], now: datetime | None = None) -> dict[int, object]:
+    """Why some of `messages` (id, kind) must not be sent any more: {id: reason}."""
+    now = now or utcnow()
+    by_kind: dict[str, list[int]] = {}
+    for message_id, kind in messages:
+        if kind in _send_checks:
+            by_kind.setdefault(kind, []).append(message_id)
+    reasons: dict[int, object] = {}
+    for kind, ids in by_kind.items():
+        reasons.update(_send_checks[kind](ids, now))
+    return reasons
+
+
+def _english(reason: object) -> str:
+    return NotSendable(reason).args[0][:ERROR_MAX]
+
+
+def cancel(message_id: int, reason: object) -> bool:
+    """Do not send message `message_id` if it is still waiting; False if it was not.
+
+    One conditional UPDATE: a message a worker has just sent stays sent. The caller commits.
+    """
+    return bool(
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.CANCELLED, last_error=_english(reason))
+            .execution_options(synchronize_session="fetch")
+        ).rowcount
+    )
 
 
 # -- queueing --------------------------------------------------------------------------------
@@ -169,6 +236,22 @@ def claim(
         .values(claimed_until=now + lease, claimed_by=token)
         .execution_options(synchronize_session=False)
     )
+    if _send_checks:
+        claimed = db.session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.kind).where(
+                OutboxMessage.claimed_by == token, OutboxMessage.status == OutboxStatus.PENDING
+            )
+        ).all()
+        kinds = dict(claimed)
+        for message_id, reason in refusals(claimed, now).items():
+            error = _english(reason)
+            db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(status=OutboxStatus.CANCELLED, last_error=error, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            _notify(kinds[message_id], message_id, OutboxStatus.CANCELLED, error)
     db.session.commit()
     return list(
         db.session.scalars(
@@ -180,26 +263,115 @@ def claim(
 
 
 _outbox = OutboxMessage.__table__
-# Built once: the worker runs this for every message, and building costs more than running.
-_MARK_SENT = (
-    _outbox.update()
-    .where(_outbox.c.id == sa.bindparam("b_message"), _outbox.c.status == OutboxStatus.PENDING)
-    .values(
-        status=OutboxStatus.SENT,
-        sent_at=sa.bindparam("now"),
-        attempts=_outbox.c.attempts + 1,
-        last_error=None,
-        claimed_until=None,
-    )
+# Marked sent even if cancelled meanwhile: the worker checked just before sending, so the
+# cancel came after the message went out (and "sent" is the truth).
+_SENT_FROM = sa.or_(
+    _outbox.c.status == OutboxStatus.PENDING, _outbox.c.status == OutboxStatus.CANCELLED
 )
+# Built once per kind and kept: the worker runs them for every message, and building costs
+# more than running.
+_mark_sent_statements: dict[tuple[str, bool], sa.Executable] = {}
 
 
-def mark_sent(message_id: int, kind: str, *, now: datetime | None = None) -> None:
-    """The SMTP server accepted message `message_id`. Commits."""
-    connection = db.session.connection()
-    connection.execute(_MARK_SENT, {"b_message": message_id, "now": now or utcnow()})
+def _still_to_send():
+    """Whether message :b_then is still waiting and held by claim :b_token (an EXISTS)."""
+    return sa.exists().where(
+        _outbox.c.id == sa.bindparam("b_then"),
+        _outbox.c.status == OutboxStatus.PENDING,
+        _outbox.c.claimed_by == sa.bindparam("b_token"),
+    )
+
+
+def _mark_sent_statement(kind: str, single: bool) -> sa.Executable:
+    """Mark :b_message sent; with `single`, as one statement (PostgreSQL) that also does the
+    kind's write and reads whether :b_then is still to send."""
+    key = (kind, single)
+    if key not in _mark_sent_statements:
+        mark = (
+            _outbox.update()
+            .where(_outbox.c.id == sa.bindparam("b_message"), _SENT_FROM)
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=sa.bindparam("now"),
+                attempts=_outbox.c.attempts + 1,
+                last_error=None,
+                claimed_until=None,
+            )
+        )
+        if single:
+            sent = mark.returning(_outbox.c.id).cte("sent")
+            ctes = [sent]
+            build = _sent_writes.get(kind)
+            if build is not None:
+                write = build(sa.select(sent.c.id))
+                ctes.append(write.returning(sa.literal(1)).cte("sent_write"))
+            statement = sa.select(_still_to_send()).add_cte(*ctes)
+        else:
+            statement = mark
+        _mark_sent_statements[key] = statement
+    return _mark_sent_statements[key]
+
+
+def mark_sent(
+    message_id: int,
+    kind: str,
+    *,
+    now: datetime | None = None,
+    then: int | None = None,
+    token: str = "",
+    connection: sa.Connection | None = None,
+) -> bool:
+    """The SMTP server accepted message `message_id`: mark it sent, durably. Commits.
+
+    With `then` (the next message of claim `token`), also tells whether that one is still
+    to be sent, read after this mark; True without `then`. `connection`: an autocommit
+    connection (`worker_connection`) on PostgreSQL, where all this is one statement.
+    """
+    params = {"b_message": message_id, "now": now or utcnow(), "b_then": then, "b_token": token}
+    if connection is not None:
+        ok = connection.execute(_mark_sent_statement(kind, True), params).scalar()
+        _notify(kind, message_id, OutboxStatus.SENT)
+        return bool(ok) if then is not None else True
+    session_connection = db.session.connection()
+    session_connection.execute(_mark_sent_statement(kind, False), params)
+    build = _sent_writes.get(kind)
+    if build is not None:
+        ids = sa.select(_outbox.c.id).where(
+            _outbox.c.id == message_id, _outbox.c.status == OutboxStatus.SENT
+        )
+        session_connection.execute(build(ids))
     _notify(kind, message_id, OutboxStatus.SENT)
+    ok = (
+        session_connection.execute(sa.select(_still_to_send()), params).scalar()
+        if then is not None
+        else True
+    )
     db.session.commit()
+    return bool(ok)
+
+
+def still_to_send(message_id: int, token: str, connection: sa.Connection | None = None) -> bool:
+    """Whether message `message_id` is still waiting and held by claim `token`."""
+    params = {"b_then": message_id, "b_token": token}
+    if connection is not None:
+        return bool(connection.execute(sa.select(_still_to_send()), params).scalar())
+    ok = db.session.execute(sa.select(_still_to_send()), params).scalar()
+    db.session.commit()
+    return bool(ok)
+
+
+@contextmanager
+def worker_connection():
+    """A connection of its own for the worker's marks, in autocommit, on PostgreSQL.
+
+    Each mark is then one statement, its own transaction: one round trip per message. On
+    SQLite, None: marks go through the session (in-process, no round trips to save).
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _no_disk_wait(dbapi_connection, _record) -> None:
@@ -313,17 +485,23 @@ def retry_now(
 ) -> None:
     """Make a pending or dead message due now (a dead one gets a fresh set of attempts).
 
-    The caller commits.
+    A message its kind says must not go out any more (an invitation withdrawn, replaced or
+    expired since) is refused with `NotSendable`, whose message says why. A message a worker
+    is sending right now keeps that worker's lease. The caller commits.
     """
     now = now or utcnow()
     if message.status not in (OutboxStatus.PENDING, OutboxStatus.DEAD):
         raise OutboxError(f"this message is {message.status}, not waiting to be sent")
+    reason = refusals([(message.id, message.kind)], now).get(message.id)
+    if reason is not None:
+        raise NotSendable(reason)
     before = {"status": str(message.status), "attempts": message.attempts}
     if message.status == OutboxStatus.DEAD:
         message.attempts = 0
     message.status = OutboxStatus.PENDING
     message.next_attempt_at = now
-    message.claimed_until = None
+    if message.claimed_until is not None and message.claimed_until <= now:
+        message.claimed_until = None
     _notify(message.kind, message.id, OutboxStatus.PENDING)
     audit.record(
         actor,

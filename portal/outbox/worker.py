@@ -1,5 +1,8 @@
 """The outbox worker: claim due messages, send them, mark each right after its SMTP transaction.
 
+Right before each message goes out, the worker knows it is still to be sent (not cancelled
+since the claim): the previous message's mark reads it in the same statement.
+
 Run it with `flask --app wsgi outbox run` (until SIGTERM or Ctrl-C; the message being sent
 is finished and marked, the rest of the batch is given back) or `--once` (one batch).
 """
@@ -38,6 +41,7 @@ class BatchResult:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
+    cancelled: int = 0
     connection_lost: bool = False
     errors: list[str] = field(default_factory=list)
 
@@ -46,6 +50,7 @@ class BatchResult:
         self.sent += other.sent
         self.retrying += other.retrying
         self.dead += other.dead
+        self.cancelled += other.cancelled
 
 
 def default_name() -> str:
@@ -82,35 +87,13 @@ class Worker:
         )
         result.claimed = len(messages)
         jobs = [(m.id, m.kind, self._envelope(m)) for m in messages]
+        for message in messages:  # plain data from here: commits need not expire them
+            db.session.expunge(message)
         db.session.rollback()  # end the read transaction; each mark is its own
         pending = [job[0] for job in jobs]
         try:
-            for message_id, kind, envelope in jobs:
-                if self.stopping.is_set() or result.connection_lost:
-                    break
-                if time.monotonic() >= deadline:
-                    log.info("outbox lease running out: giving back the rest of the batch")
-                    break
-                pending.remove(message_id)
-                try:
-                    if not envelope.raw:
-                        raise DeliveryError("the message has no content", permanent=True)
-                    self.transport.send(envelope)
-                except DeliveryError as exc:
-                    result.errors.append(str(exc))
-                    result.connection_lost = exc.connection
-                    status = service.mark_failed(
-                        message_id, str(exc), settings=self.settings, permanent=exc.permanent
-                    )
-                    if status == "dead":
-                        result.dead += 1
-                        log.warning("gave up on outbox message %s: %s", message_id, exc)
-                    else:
-                        result.retrying += 1
-                        log.info("outbox message %s will be retried: %s", message_id, exc)
-                    continue
-                service.mark_sent(message_id, kind)
-                result.sent += 1
+            with service.worker_connection() as connection:
+                self._send(jobs, pending, token, connection, deadline, result)
         finally:
             if pending:
                 try:
@@ -118,6 +101,50 @@ class Worker:
                 except SQLAlchemyError:
                     db.session.rollback()  # the leases expire on their own
         return result
+
+    def _send(self, jobs, pending, token, connection, deadline, result: BatchResult) -> None:
+        # Whether the next message is still ours to send, as read by the last mark.
+        checked: tuple[int, bool] | None = None
+        for position, (message_id, kind, envelope) in enumerate(jobs):
+            if self.stopping.is_set() or result.connection_lost:
+                break
+            if time.monotonic() >= deadline:
+                log.info("outbox lease running out: giving back the rest of the batch")
+                break
+            pending.remove(message_id)
+            # Cancelled since the claim (e.g. its invitation was withdrawn): not sent.
+            if checked is not None and checked[0] == message_id:
+                still = checked[1]
+            else:
+                still = service.still_to_send(message_id, token, connection)
+            checked = None
+            if not still:
+                result.cancelled += 1
+                log.info("outbox message %s was cancelled before sending", message_id)
+                continue
+            try:
+                if not envelope.raw:
+                    raise DeliveryError("the message has no content", permanent=True)
+                self.transport.send(envelope)
+            except DeliveryError as exc:
+                result.errors.append(str(exc))
+                result.connection_lost = exc.connection
+                status = service.mark_failed(
+                    message_id, str(exc), settings=self.settings, permanent=exc.permanent
+                )
+                if status == "dead":
+                    result.dead += 1
+                    log.warning("gave up on outbox message %s: %s", message_id, exc)
+                else:
+                    result.retrying += 1
+                    log.info("outbox message %s will be retried: %s", message_id, exc)
+                continue
+            then = jobs[position + 1][0] if position + 1 < len(jobs) else None
+            still = service.mark_sent(
+                message_id, kind, then=then, token=token, connection=connection
+            )
+            checked = (then, still) if then is not None else None
+            result.sent += 1
 
     def _envelope(self, message) -> Envelope:
         return Envelope(

@@ -374,6 +374,36 @@ def test_outbox_retry_of_a_sent_message_is_refused(seeded, client, auth):
     assert client.post("/admin/outbox/999999/retry", headers=headers).status_code == 404
 
 
+def test_outbox_retry_of_a_withdrawn_invitation_is_refused_with_the_reason(seeded, client, auth):
+    invitation_id, _ = _invite(seeded)
+    with seeded.app_context():
+        invitation = db.session.get(Invitation, invitation_id)
+        message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+        message.status = "dead"
+        message.attempts = 8
+        message_id, user_id = message.id, invitation.user_id
+        service.revoke(invitation, actor=None)
+        db.session.commit()
+    auth.login("adam@example.com")
+    token = csrf_token(client, "/admin/outbox")
+    response = client.post(
+        f"/admin/outbox/{message_id}/retry", headers={**HX, "X-CSRFToken": token}
+    )
+    assert response.status_code == 409
+    row = response.get_data(as_text=True)
+    assert f'id="outbox-row-{message_id}"' in row
+    assert "The invitation in this e-mail was withdrawn." in row
+    assert f'href="/admin/users/{user_id}"' in row and "Send a new invitation instead." in row
+    # Without htmx: the page, with the same explanation on the row.
+    response = client.post(f"/admin/outbox/{message_id}/retry", headers={"X-CSRFToken": token})
+    assert response.status_code == 409
+    assert "The invitation in this e-mail was withdrawn." in response.get_data(as_text=True)
+    with seeded.app_context():
+        message = db.session.get(OutboxMessage, message_id)
+        assert (message.status, message.attempts) == ("dead", 8)
+        assert "outbox.retried" not in db.session.scalars(sa.select(AuditEvent.action)).all()
+
+
 def test_outbox_page_is_for_admins(seeded, client, auth):
     auth.login("helen@example.com")
     assert client.get("/admin/outbox").status_code == 403

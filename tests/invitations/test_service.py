@@ -21,6 +21,7 @@ from portal.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from portal.outbox import service as outbox
 
 from .conftest import user
 
@@ -230,3 +231,82 @@ def test_invite_group_skips_who_has_a_link_or_cannot_be_invited(ctx):
     assert [u.email for u in result.already_invited] == ["bob@example.com"]
     assert [u.email for u in result.not_invitable] == ["helen@example.com"]
     assert _actions()[-2:] == ["invitation.sent", "invitation.group_invited"]
+
+
+# -- the invitation e-mail in the outbox ------------------------------------------------------
+
+
+def _given_up(invitation: Invitation) -> OutboxMessage:
+    message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+    message.status = OutboxStatus.DEAD
+    message.attempts = 8
+    message.last_error = "SMTP error 550: mailbox unavailable"
+    db.session.commit()
+    return message
+
+
+def _withdraw(invitation):
+    service.revoke(invitation, actor=None, now=NOW + timedelta(minutes=1))
+
+
+def _replace(invitation):
+    _invite(now=NOW + timedelta(minutes=1))
+
+
+def _use(invitation):
+    service.mark_used(invitation, user=user("alice@example.com"), now=NOW + timedelta(minutes=1))
+
+
+@pytest.mark.parametrize(
+    ("change", "retry_at", "reason"),
+    [
+        (_withdraw, NOW + timedelta(hours=1), "was withdrawn"),
+        (_replace, NOW + timedelta(hours=1), "A newer invitation replaced"),
+        (_use, NOW + timedelta(hours=1), "was already used"),
+        (None, NOW + timedelta(days=7, seconds=1), "has expired"),
+    ],
+)
+def test_retry_now_refuses_an_e_mail_whose_link_no_longer_works(ctx, change, retry_at, reason):
+    invitation, _ = _invite()
+    message = _given_up(invitation)
+    if change is not None:
+        change(invitation)
+        db.session.commit()
+    with pytest.raises(outbox.NotSendable, match=reason) as refused:
+        outbox.retry_now(message, actor=user("adam@example.com"), now=retry_at)
+    assert refused.value.status == 409
+    db.session.rollback()
+    message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+    assert (message.status, message.attempts) == (OutboxStatus.DEAD, 8)
+    assert "outbox.retried" not in _actions()
+
+
+def test_retry_now_requeues_an_e_mail_whose_link_still_works(ctx):
+    invitation, _ = _invite()
+    message = _given_up(invitation)
+    outbox.retry_now(message, actor=user("adam@example.com"), now=NOW + timedelta(hours=1))
+    db.session.commit()
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
+    assert db.session.get(Invitation, invitation.id).delivery_status == DeliveryStatus.QUEUED
+    assert _actions()[-1] == "outbox.retried"
+
+
+def test_revoking_cancels_the_waiting_e_mail_and_says_why(ctx):
+    invitation, _ = _invite()
+    _withdraw(invitation)
+    db.session.commit()
+    message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+    assert message.status == OutboxStatus.CANCELLED
+    assert message.last_error == "The invitation in this e-mail was withdrawn."
+
+
+def test_revoking_after_the_e_mail_went_out_leaves_it_sent(ctx):
+    invitation, _ = _invite()
+    message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+    message.status = OutboxStatus.SENT
+    db.session.commit()
+    _withdraw(invitation)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).status == OutboxStatus.SENT
+    assert db.session.get(Invitation, invitation.id).revoked_at is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -344,3 +345,67 @@ def test_worker_commits_do_not_wait_for_the_disk_on_postgresql(mail_app):
         make_worker(mail_app.config)
         assert db.session.scalar(sa.text("SHOW synchronous_commit")) == "off"
         db.session.rollback()
+
+
+def test_an_invitation_that_expired_while_queued_is_cancelled_not_sent(mail_app, smtp):
+    with mail_app.app_context():
+        alice = db.session.scalar(sa.select(User).where(User.email == "alice@example.com"))
+        invitation, _ = invitations.invite(
+            alice, actor=None, sent_by=InvitationSender.SYSTEM, now=utcnow() - timedelta(days=8)
+        )
+        db.session.commit()
+    result = deliver(mail_app)
+    assert (result.claimed, result.sent) == (0, 0)
+    assert smtp.messages == []
+    message = _messages(mail_app)[0]
+    assert message.status == OutboxStatus.CANCELLED
+    assert message.last_error == "The invitation in this e-mail has expired."
+    assert deliver(mail_app).claimed == 0
+
+
+class _RevokeAfterFirst:
+    """A transport that, once the first message is out, has an admin revoke another one's
+    invitation (from another app context, as a web request would)."""
+
+    def __init__(self, app, inner, email: str):
+        self.app, self.inner, self.email, self.done = app, inner, email, False
+
+    def send(self, envelope) -> None:
+        self.inner.send(envelope)
+        if not self.done:
+            self.done = True
+            thread = threading.Thread(target=self._revoke)
+            thread.start()
+            thread.join()
+
+    def _revoke(self) -> None:
+        with self.app.app_context():
+            person = db.session.scalar(sa.select(User).where(User.email == self.email))
+            for invitation in invitations.live_invitations(person):
+                invitations.revoke(invitation, actor=None)
+            db.session.commit()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_an_invitation_revoked_after_the_claim_is_not_sent(mail_app, smtp):
+    from portal.outbox.worker import Worker
+
+    ids = _queue(mail_app, 3)
+    with mail_app.app_context():
+        worker = make_worker(mail_app.config)
+        revoking = Worker(
+            _RevokeAfterFirst(mail_app, worker.transport, "person1@example.com"),
+            worker.settings,
+        )
+        try:
+            result = revoking.run_once()
+        finally:
+            revoking.transport.close()
+    assert (result.claimed, result.sent, result.cancelled) == (3, 2, 1)
+    assert sorted(smtp.message_ids()) == sorted([ids[0], ids[2]])
+    cancelled = _messages(mail_app)[1]
+    assert cancelled.status == OutboxStatus.CANCELLED
+    assert cancelled.last_error == "The invitation in this e-mail was withdrawn."
+    assert deliver(mail_app).claimed == 0
