@@ -164,7 +164,7 @@ def install(
         outcome.failure = licences.notify(
             "licence_org_mismatch", app=app, user=user, device=device, details=mismatch
         )
-        _log_failure(device, app, "licence_org_mismatch")
+        _log_failure(actor, device, app, "licence_org_mismatch", channel=channel)
         return outcome
     assignment = licences.existing(app, device)
     if assignment is not None:
@@ -184,13 +184,15 @@ def install(
                 device=device,
                 details={"error": exc.message or exc.code, "error_code": exc.code},
             )
-            _log_failure(device, app, "licence_apple_refused", {"error_code": exc.code})
+            _log_failure(
+                actor, device, app, "licence_apple_refused", {"error_code": exc.code}, channel
+            )
             return outcome
         if assignment is None:
             outcome.failure = licences.notify(
                 "licence_none_left", app=app, user=user, device=device
             )
-            _log_failure(device, app, "licence_none_left")
+            _log_failure(actor, device, app, "licence_none_left", channel=channel)
             return outcome
         licences.resolve_for(app, user)
     outcome.assignment = assignment
@@ -212,5 +214,9 @@ def install(
     return outcome
 
 
-def _log_failure(device: Device, app: App, code: str, extra: dict | None = None) -> None:
-    lifecycle.log(device, "licence.failed", {"app": app.adam_id, "reason": code, **(extra or {})})
+def _log_failure(
+    actor: User, device: Device, app: App, code: str, extra: dict | None = None, channel="web"
+) -> None:
+    details = {"app": app.adam_id, "reason": code, **(extra or {})}
+    lifecycle.log(device, "licence.failed", details)
+    audit.record(actor, "licence.failed", channel=channel, target=device, after=details)

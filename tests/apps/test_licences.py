@@ -108,6 +108,8 @@ def test_the_last_licence_goes_to_the_first_and_the_second_gets_a_notification(p
         sa.select(DeviceLogEntry).where(DeviceLogEntry.action == "licence.failed")
     )
     assert log.details["reason"] == "licence_none_left"
+    audited = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "licence.failed"))
+    assert audited.after["reason"] == "licence_none_left" and audited.actor_id == admin().id
     # Trying again does not pile up notifications; buying more resolves it.
     install(enrolled("bob@example.com", platform=Platform.IPADOS), app)
     assert licences.open_count() == 1
