@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
-from .. import audit
+from .. import access_log, audit
 from ..access import external, public, role_required
 from ..enrollment import profile_service
 from ..enrollment.lifecycle import IllegalTransition
@@ -35,6 +35,11 @@ CHECKIN_MAX_BYTES = 64 * 1024
 ENROLL_MAX_BYTES = 64 * 1024
 # Command results (app and profile lists with certificates) can be large.
 CONNECT_MAX_BYTES = 4 * 1024 * 1024
+
+
+@bp.record_once
+def _keep_secrets_out_of_access_logs(_state) -> None:
+    access_log.install()
 
 
 def _settings() -> MDMSettings:
