@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "testing", "production")
+PUSH_MODES = ("apns", "log")
 
 
 class ConfigError(RuntimeError):
@@ -123,6 +124,13 @@ def load(overrides: dict | None = None) -> dict:
         # time; bound to a device, it lapses after this many days without a check-in.
         "MDM_ENROLL_TOKEN_MINUTES": _int("MDM_ENROLL_TOKEN_MINUTES", 15),
         "MDM_ACCESS_TOKEN_DAYS": _int("MDM_ACCESS_TOKEN_DAYS", 180),
+        # Pushes waking devices: `apns` sends them with the uploaded push certificate, `log`
+        # only logs them. Default: apns in production, log otherwise. APNS_CA_FILE: a CA
+        # bundle to check APNS_URL's certificate with (default: the system's).
+        "MDM_PUSH": os.environ.get("MDM_PUSH", "").strip().lower(),
+        "APNS_URL": os.environ.get("APNS_URL", "https://api.push.apple.com").strip().rstrip("/"),
+        "APNS_CA_FILE": os.environ.get("APNS_CA_FILE", "").strip(),
+        "APNS_TIMEOUT": _int("APNS_TIMEOUT", 10),
         # OpenID Connect sign-in (Entra ID: https://login.microsoftonline.com/<tenant>/v2.0).
         "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", "").strip(),
         "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", ""),
@@ -187,6 +195,9 @@ def load(overrides: dict | None = None) -> dict:
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)
+    config["MDM_PUSH"] = config["MDM_PUSH"] or ("apns" if production else "log")
+    if config["MDM_PUSH"] not in PUSH_MODES:
+        raise ConfigError(f"MDM_PUSH must be apns or log, not {config['MDM_PUSH']!r}")
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"], ROOT)
     backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     if backend == "postgresql":

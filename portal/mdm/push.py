@@ -3,6 +3,9 @@
 `notify_after_commit(device)` remembers the device in the database session; once the
 transaction that queued its command commits, the app's notifier is told (a device woken
 before the commit could ask for its command and find nothing).
+
+The notifier is chosen by MDM_PUSH: `apns` sends real pushes (portal/mdm/apns.py), `log`
+only logs them (development and tests).
 """
 
 from __future__ import annotations
@@ -70,20 +73,32 @@ def _after_commit(session: Session) -> None:
     if not pending or not has_app_context():
         return
     sender = notifier()
-    for target in pending.values():
-        try:
-            sender.notify(target)
-        except Exception:
-            # A push is a nudge: the device also connects on its own, so never fail the commit.
-            log.exception("MDM push to device %s failed", target.device_id)
+    # The committed session can run no more SQL until this hook returns: a new app context
+    # gives the notifier a session of its own (to read the certificate, forget dead tokens).
+    with current_app.app_context():
+        for target in pending.values():
+            try:
+                sender.notify(target)
+            except Exception:
+                # A push is a nudge: the device also connects on its own; never fail the commit.
+                log.exception("MDM push to device %s failed", target.device_id)
+                db.session.rollback()
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def make_notifier(config) -> Notifier:
+    if config["MDM_PUSH"] == "apns":
+        from .apns import from_config  # imports this module
+
+        return from_config(config)
+    return LogNotifier()
+
+
 def init_app(app: Flask) -> None:
-    app.extensions.setdefault(EXTENSION, LogNotifier())
+    app.extensions.setdefault(EXTENSION, make_notifier(app.config))
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 import uuid
 
@@ -16,6 +17,22 @@ from cryptography.x509.oid import NameOID
 NOW = datetime.datetime.now(datetime.UTC)
 _CA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 _CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Apple Push CA")])
+
+
+@functools.cache
+def ca_certificate() -> x509.Certificate:
+    """The CA's own certificate, for a stand-in APNs that checks client certificates."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_CA_NAME)
+        .issuer_name(_CA_NAME)
+        .public_key(_CA_KEY.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=2))
+        .not_valid_after(NOW + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(_CA_KEY, hashes.SHA256())
+    )
 
 
 def new_topic() -> str:
