@@ -270,7 +270,7 @@ _SENT_FROM = sa.or_(
 )
 # Built once per kind and kept: the worker runs them for every message, and building costs
 # more than running.
-_mark_sent_statements: dict[tuple[str, bool], sa.Executable] = {}
+_mark_sent_statements: dict[tuple[str, bool], tuple[sa.Executable, ...]] = {}
 
 
 def _still_to_send():
@@ -282,9 +282,11 @@ def _still_to_send():
     )
 
 
-def _mark_sent_statement(kind: str, single: bool) -> sa.Executable:
-    """Mark :b_message sent; with `single`, as one statement (PostgreSQL) that also does the
-    kind's write and reads whether :b_then is still to send."""
+def _mark_sent_statements_for(kind: str, single: bool) -> tuple[sa.Executable, ...]:
+    """Mark :b_message sent, do the kind's write, read whether :b_then is still to send.
+
+    `single`: all in one statement (PostgreSQL); else three, for one transaction.
+    """
     key = (kind, single)
     if key not in _mark_sent_statements:
         mark = (
@@ -298,17 +300,22 @@ def _mark_sent_statement(kind: str, single: bool) -> sa.Executable:
                 claimed_until=None,
             )
         )
+        build = _sent_writes.get(kind)
         if single:
             sent = mark.returning(_outbox.c.id).cte("sent")
             ctes = [sent]
-            build = _sent_writes.get(kind)
             if build is not None:
                 write = build(sa.select(sent.c.id))
                 ctes.append(write.returning(sa.literal(1)).cte("sent_write"))
-            statement = sa.select(_still_to_send()).add_cte(*ctes)
+            statements = (sa.select(_still_to_send()).add_cte(*ctes),)
         else:
-            statement = mark
-        _mark_sent_statements[key] = statement
+            marked = sa.select(_outbox.c.id).where(
+                _outbox.c.id == sa.bindparam("b_message"),
+                _outbox.c.status == OutboxStatus.SENT,
+            )
+            write = build(marked) if build is not None else None
+            statements = (mark, write, sa.select(_still_to_send()))
+        _mark_sent_statements[key] = statements
     return _mark_sent_statements[key]
 
 
@@ -329,23 +336,17 @@ def mark_sent(
     """
     params = {"b_message": message_id, "now": now or utcnow(), "b_then": then, "b_token": token}
     if connection is not None:
-        ok = connection.execute(_mark_sent_statement(kind, True), params).scalar()
+        (statement,) = _mark_sent_statements_for(kind, True)
+        ok = connection.execute(statement, params).scalar()
         _notify(kind, message_id, OutboxStatus.SENT)
         return bool(ok) if then is not None else True
+    mark, write, check = _mark_sent_statements_for(kind, False)
     session_connection = db.session.connection()
-    session_connection.execute(_mark_sent_statement(kind, False), params)
-    build = _sent_writes.get(kind)
-    if build is not None:
-        ids = sa.select(_outbox.c.id).where(
-            _outbox.c.id == message_id, _outbox.c.status == OutboxStatus.SENT
-        )
-        session_connection.execute(build(ids))
+    session_connection.execute(mark, params)
+    if write is not None:
+        session_connection.execute(write, params)
     _notify(kind, message_id, OutboxStatus.SENT)
-    ok = (
-        session_connection.execute(sa.select(_still_to_send()), params).scalar()
-        if then is not None
-        else True
-    )
+    ok = session_connection.execute(check, params).scalar() if then is not None else True
     db.session.commit()
     return bool(ok)
 
