@@ -1,8 +1,10 @@
 """SCIM filter expressions (RFC 7644 §3.4.2.2), the part the portal needs.
 
-Supported: `attrPath op value` comparisons joined by `and`, with `eq`, `ne`, `co`, `sw`,
-`ew`, and `pr`. Values are JSON (`"text"`, true, false, null, numbers); an unquoted word is
-accepted too, as Microsoft's documentation shows one (`externalId eq jyoung`).
+Supported: `attrPath op value` comparisons with `eq`, `ne`, `co`, `sw`, `ew` and `pr`,
+joined by `and` and `or` (`and` binds tighter), grouped with parentheses and negated with
+`not (…)`. Values are JSON (`"text"`, true, false, null, numbers); an unquoted word is
+accepted too, as Microsoft's documentation shows one (`externalId eq jyoung`). Filters on
+complex values (`emails[type eq "work"]`) are not supported in queries.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ TOKEN_RE = re.compile(
     r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<word>[^\s()"\[\]]+)|(?P<paren>[()]))'
 )
 MAX_FILTER = 1000
+# Parentheses and `not` nest; a filter deeper than this is refused, not recursed into.
+MAX_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,24 @@ class Condition:
         if self.op == "sw":
             return actual.startswith(expected)
         return actual.endswith(expected)
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Expression, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Expression, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Expression
+
+
+Expression = Condition | And | Or | Not
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -76,34 +98,105 @@ def _value(kind: str, raw: str):
         return raw  # an unquoted word (seen in Microsoft's documentation)
 
 
-def parse(text: str | None) -> list[Condition]:
-    """The filter's conditions (all must hold); raises ScimError(400, invalidFilter)."""
+class _Parser:
+    """Recursive descent: or-expression → and-expression → not, parentheses, comparison."""
+
+    def __init__(self, tokens: list[tuple[str, str]]):
+        self.tokens = tokens
+        self.index = 0
+
+    def _peek(self, offset: int = 0) -> tuple[str, str] | None:
+        position = self.index + offset
+        return self.tokens[position] if position < len(self.tokens) else None
+
+    def _keyword(self, word: str) -> bool:
+        token = self._peek()
+        return token is not None and token[0] == "word" and token[1].lower() == word
+
+    def _paren(self, which: str, offset: int = 0) -> bool:
+        return self._peek(offset) == ("paren", which)
+
+    def whole(self) -> Expression:
+        expression = self.expression()
+        leftover = self._peek()
+        if leftover is not None:
+            raise bad_request(
+                f"Unexpected {leftover[1]!r} in the filter: join comparisons with 'and' or 'or'.",
+                "invalidFilter",
+            )
+        return expression
+
+    def expression(self, depth: int = 0) -> Expression:
+        if depth > MAX_DEPTH:
+            raise bad_request("The filter is nested too deeply.", "invalidFilter")
+        items = [self._conjunction(depth)]
+        while self._keyword("or"):
+            self.index += 1
+            items.append(self._conjunction(depth))
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def _conjunction(self, depth: int) -> Expression:
+        items = [self._unary(depth)]
+        while self._keyword("and"):
+            self.index += 1
+            items.append(self._unary(depth))
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def _unary(self, depth: int) -> Expression:
+        if self._keyword("not") and self._paren("(", 1):
+            self.index += 1
+            return Not(self._group(depth))
+        if self._paren("("):
+            return self._group(depth)
+        return self._comparison()
+
+    def _group(self, depth: int) -> Expression:
+        self.index += 1  # the "("
+        inner = self.expression(depth + 1)
+        if not self._paren(")"):
+            raise bad_request("A parenthesis in the filter is not closed.", "invalidFilter")
+        self.index += 1
+        return inner
+
+    def _comparison(self) -> Condition:
+        path, op = self._peek(), self._peek(1)
+        if path is None or op is None or path[0] != "word" or op[0] != "word":
+            raise bad_request("The filter is incomplete.", "invalidFilter")
+        operator = op[1].lower()
+        if operator not in OPERATORS:
+            raise bad_request(f"Unknown filter operator {op[1]!r}.", "invalidFilter")
+        if operator not in SUPPORTED:
+            raise bad_request(f"The operator {operator!r} is not supported.", "invalidFilter")
+        self.index += 2
+        if operator == "pr":
+            return Condition(path[1], operator)
+        value = self._peek()
+        if value is None or value[0] == "paren":
+            raise bad_request("The filter has no value to compare with.", "invalidFilter")
+        self.index += 1
+        return Condition(path[1], operator, _value(*value))
+
+
+def parse_expression(text: str | None) -> Expression | None:
+    """The filter as a tree, None when empty; raises ScimError(400, invalidFilter)."""
     if text is None or not text.strip():
-        return []
+        return None
     if len(text) > MAX_FILTER:
         raise bad_request("The filter is too long.", "invalidFilter")
-    tokens = [t for t in _tokens(text) if t[0] != "paren"]
-    conditions: list[Condition] = []
-    index = 0
-    while index < len(tokens):
-        if conditions:
-            if tokens[index][1].lower() != "and":
-                raise bad_request("Only filters joined with 'and' are supported.", "invalidFilter")
-            index += 1
-        if index + 1 >= len(tokens) or tokens[index][0] != "word":
-            raise bad_request("The filter is incomplete.", "invalidFilter")
-        path, op = tokens[index][1], tokens[index + 1][1].lower()
-        if op not in OPERATORS:
-            raise bad_request(f"Unknown filter operator {op!r}.", "invalidFilter")
-        if op not in SUPPORTED:
-            raise bad_request(f"The operator {op!r} is not supported.", "invalidFilter")
-        if op == "pr":
-            conditions.append(Condition(path, op))
-            index += 2
-            continue
-        if index + 2 >= len(tokens):
-            raise bad_request("The filter has no value to compare with.", "invalidFilter")
-        kind, raw = tokens[index + 2]
-        conditions.append(Condition(path, op, _value(kind, raw)))
-        index += 3
-    return conditions
+    return _Parser(_tokens(text)).whole()
+
+
+def conditions(expression: Expression | None) -> list[Condition]:
+    """The comparisons of a filter that only joins them with `and` (all must hold)."""
+    if expression is None:
+        return []
+    if isinstance(expression, Condition):
+        return [expression]
+    if isinstance(expression, And):
+        return [c for item in expression.items for c in conditions(item)]
+    raise bad_request("Only filters joined with 'and' are supported here.", "invalidFilter")
+
+
+def parse(text: str | None) -> list[Condition]:
+    """The conditions of an `and`-only filter (all must hold), as PATCH value paths use."""
+    return conditions(parse_expression(text))

@@ -137,24 +137,31 @@ GROUP_COLUMNS = {
 }
 
 
-def _where(resource: str, conditions, columns: dict, id_column):
-    clauses = []
-    for condition in conditions:
-        _found, rest = schema.split_urn(resource, condition.path)
-        _container, attr = schema.lookup(resource, condition.path.split(".")[0])
-        if attr is None:
-            raise bad_request(
-                f"Unknown attribute {condition.path!r} in the filter.", "invalidFilter"
-            )
-        key = rest.lower()
-        if key == "id":
-            clauses.append(_id_clause(id_column, condition))
-        elif key in columns:
-            column, lower = columns[key]
-            clauses.append(_compare(column, condition, lower=lower))
-        else:
-            clauses.append(sa.false())  # known, but not kept by the portal: nothing matches
-    return clauses
+def _condition_clause(resource: str, condition: filters.Condition, columns: dict, id_column):
+    _found, rest = schema.split_urn(resource, condition.path)
+    _container, attr = schema.lookup(resource, condition.path.split(".")[0])
+    if attr is None:
+        raise bad_request(f"Unknown attribute {condition.path!r} in the filter.", "invalidFilter")
+    key = rest.lower()
+    if key == "id":
+        return _id_clause(id_column, condition)
+    if key in columns:
+        column, lower = columns[key]
+        return _compare(column, condition, lower=lower)
+    return sa.false()  # known, but not kept by the portal: nothing matches
+
+
+def _where(resource: str, expression: filters.Expression, columns: dict, id_column):
+    """The SQL condition for a parsed filter."""
+    if isinstance(expression, filters.Condition):
+        return _condition_clause(resource, expression, columns, id_column)
+    if isinstance(expression, filters.Not):
+        inner = _where(resource, expression.item, columns, id_column)
+        # A comparison with a missing (NULL) value is unknown in SQL; in SCIM it is false,
+        # so its negation holds.
+        return sa.not_(sa.func.coalesce(inner, sa.false()))
+    clauses = [_where(resource, item, columns, id_column) for item in expression.items]
+    return sa.and_(*clauses) if isinstance(expression, filters.And) else sa.or_(*clauses)
 
 
 def _project(doc: dict) -> dict:
@@ -176,8 +183,9 @@ def _project(doc: dict) -> dict:
 
 
 def _list(query, resource: str, columns: dict, id_column, render):
-    conditions = filters.parse(request.args.get("filter"))
-    query = query.where(*_where(resource, conditions, columns, id_column))
+    expression = filters.parse_expression(request.args.get("filter"))
+    if expression is not None:
+        query = query.where(_where(resource, expression, columns, id_column))
     start = max(_int_arg("startIndex", 1), 1)
     count = min(max(_int_arg("count", DEFAULT_COUNT), 0), schema.MAX_RESULTS)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

@@ -173,7 +173,7 @@ def test_patch_without_operations_is_invalid_syntax(scim, user_id):
         'filter=userName xx "a"',
         'filter=userName gt "a"',
         'filter=favouriteColour eq "green"',
-        'filter=userName eq "a" or userName eq "b"',
+        'filter=userName eq "a" or',
         'filter=userName eq "unterminated',
         "startIndex=abc",
     ],
