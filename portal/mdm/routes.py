@@ -2,6 +2,9 @@
 
 Device-facing endpoints (`@external`) authenticate by bearer token or URL secret; every
 refusal rolls back, writes an `mdm.refused` audit event with its reason, and answers 4xx.
+They share one request budget per client address (`MDM_RATE_LIMIT`, then 429), and the same
+refusal repeated from one address is audited once per `MDM_REFUSAL_AUDIT_SECONDS` (the
+repeats are counted in the log), so junk traffic cannot fill the audit table.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..enrollment import profile_service
 from ..enrollment.lifecycle import IllegalTransition
 from ..enrollment.profile_service import MDMSettings, NoProfileToDownload, ProfileUnavailable
 from ..enrollment.service import EnrollmentInputError
-from ..extensions import db
+from ..extensions import client_address, db, limiter
 from ..htmx import render
 from ..models import Role, utcnow
 from . import binding, bp, checkin, connect, enroll, plist
@@ -35,6 +38,13 @@ CHECKIN_MAX_BYTES = 64 * 1024
 ENROLL_MAX_BYTES = 64 * 1024
 # Command results (app and profile lists with certificates) can be large.
 CONNECT_MAX_BYTES = 4 * 1024 * 1024
+# Generous: every device behind one NAT shares the budget, and a device talks in bursts.
+DEFAULT_RATE_LIMIT = "600 per minute"
+DEFAULT_REFUSAL_AUDIT_SECONDS = 60
+
+device_limit = limiter.shared_limit(
+    lambda: current_app.config.get("MDM_RATE_LIMIT", DEFAULT_RATE_LIMIT), scope="mdm-device"
+)
 
 
 @bp.record_once
@@ -85,24 +95,72 @@ def _illegal_transition(error: IllegalTransition):
     )
 
 
+def _times_refused(reason: str, target: str) -> int:
+    """How many times this address got this refusal in the current window (1: the first).
+
+    Counted in the rate limiter's storage (shared by the workers when it is Redis); when
+    that storage fails, every refusal counts as a first one and is audited.
+    """
+    if not limiter.enabled:
+        return 1
+    window = int(current_app.config.get("MDM_REFUSAL_AUDIT_SECONDS", DEFAULT_REFUSAL_AUDIT_SECONDS))
+    key = "/".join(("mdm-refused", client_address(), request.endpoint or "", reason, target))
+    try:
+        return limiter.storage.incr(key, window)
+    except Exception:  # the audit event matters more than the limiter's storage
+        log.warning("cannot count MDM refusals in the rate limiter's storage", exc_info=True)
+        return 1
+
+
+def _audit_refusal(
+    reason: str,
+    status: int,
+    *,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    detail: str = "",
+) -> None:
+    """Write the `mdm.refused` audit event, unless it repeats one of the current window."""
+    times = _times_refused(reason, f"{target_type}:{target_id}" if target_type else "")
+    if times > 1:
+        log.info(
+            "MDM request refused on %s: %s (%s), %d times from %s in this window, audited once",
+            request.endpoint,
+            reason,
+            status,
+            times,
+            client_address(),
+        )
+        return
+    after = {"reason": reason, "endpoint": request.endpoint, "status": status}
+    if detail:
+        after["detail"] = detail
+    audit.record(
+        None,
+        "mdm.refused",
+        channel="mdm",
+        target_type=target_type,
+        target_id=target_id,
+        after=after,
+    )
+    db.session.commit()
+    log.info("MDM request refused on %s: %s (%s)", request.endpoint, reason, status)
+
+
 @bp.errorhandler(MDMRefusal)
 def _refused(error: MDMRefusal):
     device_id = error.device.id if error.device is not None else None
     db.session.rollback()
     if error.audited:
-        after = {"reason": error.reason, "endpoint": request.endpoint, "status": error.status}
-        if error.detail:
-            after["detail"] = error.detail
-        audit.record(
-            None,
-            "mdm.refused",
-            channel="mdm",
+        _audit_refusal(
+            error.reason,
+            error.status,
             target_type="device" if device_id is not None else None,
             target_id=device_id,
-            after=after,
+            detail=error.detail,
         )
-        db.session.commit()
-    log.info("MDM request refused on %s: %s (%s)", request.endpoint, error.reason, error.status)
+    else:
+        log.info("MDM request refused on %s: %s (%s)", request.endpoint, error.reason, error.status)
     if request.endpoint == "mdm.enroll_device" and isinstance(error, Unauthenticated):
         return _challenge()
     return Response(b"", error.status, mimetype="text/plain")
@@ -153,6 +211,7 @@ def profile():
 
 @bp.get("/.well-known/com.apple.remotemanagement")
 @public
+@device_limit
 def discovery():
     """Service discovery for account-driven enrollment (`user-identifier`, `model-family`)."""
     try:
@@ -160,15 +219,11 @@ def discovery():
             request.args.get("user-identifier"), request.args.get("model-family"), _settings()
         )
     except enroll.DiscoveryRefused as exc:
+        user_id = exc.user.id if exc.user is not None else None
         db.session.rollback()
-        audit.record(
-            None,
-            "mdm.refused",
-            channel="mdm",
-            target=exc.user,
-            after={"reason": exc.reason, "endpoint": request.endpoint, "status": 403},
+        _audit_refusal(
+            exc.reason, 403, target_type="user" if user_id is not None else None, target_id=user_id
         )
-        db.session.commit()
         message = _("This account cannot enroll a personal device here.")
         return jsonify(code="com.apple.well-known.failed", message=message), 403
     return jsonify(document)
@@ -176,6 +231,7 @@ def discovery():
 
 @bp.post("/mdm/enroll")
 @external
+@device_limit
 def enroll_device():
     """The device's enrollment request: 401 to sign in first, then the profile."""
     info = enroll.machine_info(_read_body(ENROLL_MAX_BYTES), limit=ENROLL_MAX_BYTES)
@@ -221,6 +277,7 @@ def enroll_auth():
 
 @bp.put("/mdm/checkin")
 @external
+@device_limit
 def checkin_message():
     """Check-in: Authenticate, TokenUpdate, CheckOut (UserAuthenticate declined, 410)."""
     if request.mimetype != CHECKIN_TYPE:
@@ -237,6 +294,7 @@ def checkin_message():
 
 @bp.put("/mdm/connect")
 @external
+@device_limit
 def connect_report():
     """Command channel: record a result, answer with the next command or an empty body."""
     if request.mimetype not in ("", CONNECT_TYPE):

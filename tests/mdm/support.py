@@ -71,11 +71,11 @@ class DeviceClient:
             kwargs["content_type"] = content_type
         return kwargs
 
-    def checkin(self, body, content_type: str | None = CHECKIN):
-        return self.client.put("/mdm/checkin", **self._kwargs(body, content_type))
+    def checkin(self, body, content_type: str | None = CHECKIN, **extra):
+        return self.client.put("/mdm/checkin", **self._kwargs(body, content_type), **extra)
 
-    def connect(self, body, content_type: str | None = CONNECT):
-        return self.client.put("/mdm/connect", **self._kwargs(body, content_type))
+    def connect(self, body, content_type: str | None = CONNECT, **extra):
+        return self.client.put("/mdm/connect", **self._kwargs(body, content_type), **extra)
 
 
 def snapshot() -> dict[str, list[tuple]]:

@@ -116,9 +116,16 @@ def test_replays_after_check_out_are_refused(seeded, alice_device):
     assert device.checkin(checkout).status_code == 200
     with seeded.app_context():
         assert only_device("alice@example.com").status == "unenrolled"
-    for message in (checkout, token_update, load("ios-ue-authenticate.plist", Topic=topic)):
-        refused(seeded, lambda m=message: device.checkin(m), 403, "device_unenrolled")
+    refused(seeded, lambda: device.checkin(checkout), 403, "device_unenrolled")
+    # The same refusal again within the minute is logged, not audited again.
+    for message in (token_update, load("ios-ue-authenticate.plist", Topic=topic)):
+        refused(seeded, lambda m=message: device.checkin(m), 403)
     refused(seeded, lambda: device.connect(load("result-idle-ue-ios.plist")), 403)
+    with seeded.app_context():
+        assert [(r["reason"], r["endpoint"]) for r in refusals()] == [
+            ("device_unenrolled", "mdm.checkin_message"),
+            ("device_unenrolled", "mdm.connect_report"),
+        ]
 
 
 def test_check_out_before_authenticate_is_a_conflict(seeded, device_for):
