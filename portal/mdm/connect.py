@@ -2,18 +2,21 @@
 
 `Idle` and every result are answered with the next queued command, or nothing. A command
 the device answered `NotNow` is offered again at its next `Idle`, not in the same answer.
+A command sent without an answer (the device went away, the answer was lost) is sent again,
+with the same CommandUUID, at an `Idle` once `resend_after` has passed; after `max_attempts`
+deliveries it is timed out.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..enrollment import lifecycle
 from ..extensions import db
-from ..models import CommandStatus, Device, DeviceStatus, MDMCommand
+from ..models import CommandStatus, Device, DeviceLogEntry, DeviceStatus, MDMCommand
 from . import plist
 from .checkin import identify, is_user_enrollment, text
 from .errors import Conflict, Malformed
@@ -25,6 +28,10 @@ RESULTS = {
     "NotNow": CommandStatus.NOT_NOW,
 }
 IDLE = "Idle"
+# A device answers a command within seconds; an Idle long after it means the answer is lost.
+RESEND_AFTER = timedelta(minutes=5)
+MAX_ATTEMPTS = 3
+RESENT = "command.resent"
 # The envelope of a report; what remains is the command's result.
 ENVELOPE = frozenset(
     {
@@ -63,7 +70,8 @@ def _record(device: Device, report: dict[str, Any], status: str, now: datetime) 
     outcome = RESULTS[status]
     if command.status == outcome:
         return  # the same answer again: already recorded
-    if command.status != CommandStatus.SENT:
+    # A timed-out command the device carried out after all: its answer still counts.
+    if command.status not in (CommandStatus.SENT, CommandStatus.TIMED_OUT):
         raise Conflict("command_not_awaiting_result", device=device, detail=command.status)
     command.status = outcome
     command.result_at = now
@@ -76,22 +84,87 @@ def _record(device: Device, report: dict[str, Any], status: str, now: datetime) 
     )
 
 
-def next_command(device: Device, *, retry_not_now: bool) -> MDMCommand | None:
-    """The oldest command waiting for this device (locked against a parallel connection)."""
-    waiting = [CommandStatus.QUEUED]
+def deliveries(command: MDMCommand) -> int:
+    """How many times `command` went to the device (its resends are in the device log)."""
+    details = db.session.scalars(
+        sa.select(DeviceLogEntry.details).where(
+            DeviceLogEntry.device_id == command.device_id,
+            DeviceLogEntry.action == RESENT,
+            DeviceLogEntry.created_at >= command.created_at,
+        )
+    )
+    return 1 + sum(1 for d in details if (d or {}).get("command_uuid") == command.uuid)
+
+
+def _time_out_unanswered(device: Device, cutoff: datetime, max_attempts: int, now: datetime):
+    """Time out the commands sent `max_attempts` times, the last before `cutoff`, unanswered."""
+    unanswered = db.session.scalars(
+        sa.select(MDMCommand)
+        .where(
+            MDMCommand.device_id == device.id,
+            MDMCommand.status == CommandStatus.SENT,
+            MDMCommand.sent_at < cutoff,
+        )
+        .order_by(MDMCommand.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for command in unanswered:
+        attempts = deliveries(command)
+        if attempts < max_attempts:
+            continue
+        command.status = CommandStatus.TIMED_OUT
+        command.result_at = now
+        lifecycle.log(
+            device,
+            "command.timed_out",
+            {
+                "command_uuid": command.uuid,
+                "request_type": command.request_type,
+                "attempts": attempts,
+            },
+            now=now,
+        )
+
+
+def next_command(
+    device: Device, *, retry_not_now: bool, resend_before: datetime | None = None
+) -> MDMCommand | None:
+    """The oldest command waiting for this device (locked against a parallel connection).
+
+    With `retry_not_now`, commands the device postponed wait too; with `resend_before`, so
+    do the commands sent before that time and still unanswered.
+    """
+    statuses = [CommandStatus.QUEUED]
     if retry_not_now:
-        waiting.append(CommandStatus.NOT_NOW)
+        statuses.append(CommandStatus.NOT_NOW)
+    waiting = MDMCommand.status.in_(statuses)
+    if resend_before is not None:
+        waiting = sa.or_(
+            waiting,
+            sa.and_(MDMCommand.status == CommandStatus.SENT, MDMCommand.sent_at < resend_before),
+        )
     return db.session.scalar(
         sa.select(MDMCommand)
-        .where(MDMCommand.device_id == device.id, MDMCommand.status.in_(waiting))
+        .where(MDMCommand.device_id == device.id, waiting)
         .order_by(MDMCommand.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
 
 
-def handle_report(device: Device, report: dict[str, Any], now: datetime) -> MDMCommand | None:
-    """Record a command report; return the command to deliver now (marked sent), or None."""
+def handle_report(
+    device: Device,
+    report: dict[str, Any],
+    now: datetime,
+    *,
+    resend_after: timedelta = RESEND_AFTER,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> MDMCommand | None:
+    """Record a command report; return the command to deliver now (marked sent), or None.
+
+    At an `Idle`, a command sent more than `resend_after` ago and still unanswered is sent
+    again, or timed out (with a device-log entry) once sent `max_attempts` times.
+    """
     if device.status != DeviceStatus.ENROLLED:
         raise Conflict("device_not_enrolled", device=device)
     status = report.get("Status")
@@ -102,10 +175,26 @@ def handle_report(device: Device, report: dict[str, Any], now: datetime) -> MDMC
         _record(device, report, status, now)
     if any(key in report for key in USER_CHANNEL_KEYS):
         return None  # commands go to the device channel only
-    command = next_command(device, retry_not_now=status == IDLE)
-    if command is not None:
-        command.status = CommandStatus.SENT
-        command.sent_at = now
+    resend_before = None
+    if status == IDLE:
+        resend_before = now - resend_after
+        _time_out_unanswered(device, resend_before, max_attempts, now)
+    command = next_command(device, retry_not_now=status == IDLE, resend_before=resend_before)
+    if command is None:
+        return None
+    if command.status == CommandStatus.SENT:
+        lifecycle.log(
+            device,
+            RESENT,
+            {
+                "command_uuid": command.uuid,
+                "request_type": command.request_type,
+                "attempt": deliveries(command) + 1,
+            },
+            now=now,
+        )
+    command.status = CommandStatus.SENT
+    command.sent_at = now
     return command
 
 

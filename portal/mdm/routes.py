@@ -10,6 +10,7 @@ repeats are counted in the log), so junk traffic cannot fill the audit table.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
@@ -303,7 +304,18 @@ def connect_report():
     bound = _bind()
     report = plist.parse_dict(body, limit=CONNECT_MAX_BYTES)
     now = utcnow()
-    command = connect.handle_report(bound.device, report, now)
+    config = current_app.config
+    command = connect.handle_report(
+        bound.device,
+        report,
+        now,
+        resend_after=timedelta(
+            seconds=int(
+                config.get("MDM_COMMAND_RESEND_SECONDS", connect.RESEND_AFTER.total_seconds())
+            )
+        ),
+        max_attempts=int(config.get("MDM_COMMAND_MAX_ATTEMPTS", connect.MAX_ATTEMPTS)),
+    )
     binding.accepted(bound, token_days=_settings().access_token_days, now=now)
     payload = connect.command_plist(command) if command is not None else b""
     _commit()

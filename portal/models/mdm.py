@@ -21,6 +21,8 @@ class CommandStatus(StrEnum):
     ERROR = "error"
     NOT_NOW = "not_now"
     FORMAT_ERROR = "format_error"
+    # Sent the most times allowed without an answer from the device.
+    TIMED_OUT = "timed_out"
 
 
 class MDMCommand(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plistlib
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -242,3 +243,94 @@ def test_queue_audits_who_asked(seeded, ue_iphone):
         assert event.after == {"command_uuid": uuid, "request_type": "DeviceLock"}
         device = db.session.get(Device, int(event.target_id))
         assert device.user.email == "alice@example.com"
+
+
+# --- commands sent and never answered --------------------------------------------------
+
+
+def age(app, uuid: str, minutes: int = 6) -> None:
+    """Move the command's last delivery `minutes` into the past."""
+    with app.app_context():
+        command = db.session.scalar(sa.select(MDMCommand).where(MDMCommand.uuid == uuid))
+        command.sent_at -= timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def command_log(app, uuid: str) -> list[tuple[str, dict]]:
+    with app.app_context():
+        entries = db.session.scalars(sa.select(DeviceLogEntry).order_by(DeviceLogEntry.id))
+        return [
+            (e.action, {k: v for k, v in e.details.items() if k in ("attempt", "attempts")})
+            for e in entries
+            if (e.details or {}).get("command_uuid") == uuid
+        ]
+
+
+def test_an_unanswered_command_is_sent_again_with_the_same_uuid(seeded, ue_iphone):
+    uuid = queue(seeded, "alice@example.com", "DeviceLock", {"Message": "Call IT"})
+    idle = load("result-idle-ue-ios.plist")
+    first = delivered(ue_iphone.connect(idle))
+    # Within the grace period the device is not asked again.
+    assert ue_iphone.connect(idle).data == b""
+    age(seeded, uuid, minutes=4)
+    assert ue_iphone.connect(idle).data == b""
+    age(seeded, uuid, minutes=2)
+    sent_before = command_row(seeded, uuid).sent_at
+    assert delivered(ue_iphone.connect(idle)) == first
+    command = command_row(seeded, uuid)
+    assert command.status is CommandStatus.SENT and command.sent_at > sent_before
+    assert command_log(seeded, uuid)[-1] == ("command.resent", {"attempt": 2})
+    # A result for another command is no Idle (the device is busy): nothing is resent.
+    other = queue(seeded, "alice@example.com", "ProfileList")
+    assert delivered(ue_iphone.connect(idle))["CommandUUID"] == other
+    age(seeded, uuid)
+    profiles = ue_report("result-profilelist-ios-acknowledged.plist", other)
+    assert ue_iphone.connect(profiles).data == b""
+    # The answer to the resent command is recorded once.
+    result = ue_report("result-devicelock-acknowledged.plist", uuid)
+    assert ue_iphone.connect(result).data == b""
+    assert ue_iphone.connect(result).data == b""
+    assert command_row(seeded, uuid).status is CommandStatus.ACKNOWLEDGED
+    assert [action for action, _ in command_log(seeded, uuid)] == [
+        "command.queued",
+        "command.resent",
+        "command.acknowledged",
+    ]
+
+
+def test_a_command_never_answered_times_out_after_three_deliveries(seeded, ue_iphone, client):
+    uuid = queue(seeded, "alice@example.com", "ProfileList")
+    idle = load("result-idle-ue-ios.plist")
+    for _ in range(3):
+        assert delivered(ue_iphone.connect(idle))["CommandUUID"] == uuid
+        age(seeded, uuid)
+    assert ue_iphone.connect(idle).data == b""
+    command = command_row(seeded, uuid)
+    assert command.status is CommandStatus.TIMED_OUT and command.result_at is not None
+    assert command_log(seeded, uuid) == [
+        ("command.queued", {}),
+        ("command.resent", {"attempt": 2}),
+        ("command.resent", {"attempt": 3}),
+        ("command.timed_out", {"attempts": 3}),
+    ]
+    assert ue_iphone.connect(idle).data == b""
+    with seeded.app_context():
+        device_id = only_device("alice@example.com").id
+    page = client.get(f"/devices/{device_id}/commands").get_data(as_text=True)
+    assert "No answer from the device" in page
+    # The device carried it out after all: its late answer is kept.
+    report = ue_report("result-profilelist-ios-acknowledged.plist", uuid)
+    assert ue_iphone.connect(report).status_code == 200
+    assert command_row(seeded, uuid).status is CommandStatus.ACKNOWLEDGED
+
+
+def test_grace_period_and_attempts_come_from_the_configuration(seeded, ue_iphone):
+    seeded.config.update(MDM_COMMAND_RESEND_SECONDS=0, MDM_COMMAND_MAX_ATTEMPTS=2)
+    uuid = queue(seeded, "alice@example.com", "ProfileList")
+    queued_next = queue(seeded, "alice@example.com", "InstalledApplicationList")
+    idle = load("result-idle-ue-ios.plist")
+    assert delivered(ue_iphone.connect(idle))["CommandUUID"] == uuid
+    assert delivered(ue_iphone.connect(idle))["CommandUUID"] == uuid
+    # Timed out at the next Idle, which gets the next command instead.
+    assert delivered(ue_iphone.connect(idle))["CommandUUID"] == queued_next
+    assert command_row(seeded, uuid).status is CommandStatus.TIMED_OUT
