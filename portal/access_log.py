@@ -3,7 +3,8 @@
 A device's check-in and command URLs carry its enrollment secret (`/mdm/checkin?e=…`), the
 account-driven URLs a Managed Apple ID (`?user-identifier=…`): the query of every `/mdm/` and
 service-discovery request is logged as `?…`. Elsewhere, parameters named like a token or a
-secret (`token=`, `access-token=`, `client_secret=`) keep their name and lose their value.
+secret (`token=`, `access-token=`, `client_secret=`), and OpenID Connect's `code` and `state`,
+keep their name and lose their value.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ DEVICE_PATHS = ("/mdm/", "/.well-known/com.apple.remotemanagement")
 DEVICE_QUERY = re.compile(
     r"((?:/mdm/|/\.well-known/com\.apple\.remotemanagement)[^\s?\"]*)\?[^\s\"]*"
 )
-SECRET_PARAMETER = re.compile(r"([?&][\w.\-]*(?:token|secret)=)[^&#\s\"]*", re.IGNORECASE)
+# `code` and `state`: the OpenID Connect callback's one-time code and its signed state.
+SECRET_PARAMETER = re.compile(
+    r"([?&](?:[\w.\-]*(?:token|secret)|code|state)=)[^&#\s\"]*", re.IGNORECASE
+)
 
 
 def redact(text: str) -> str:

@@ -124,6 +124,12 @@ def load(overrides: dict | None = None) -> dict:
         # time; bound to a device, it lapses after this many days without a check-in.
         "MDM_ENROLL_TOKEN_MINUTES": _int("MDM_ENROLL_TOKEN_MINUTES", 15),
         "MDM_ACCESS_TOKEN_DAYS": _int("MDM_ACCESS_TOKEN_DAYS", 180),
+        # Device endpoints: requests per client address; one audit row per repeated refusal
+        # and window; unanswered commands resent after this long, given up after N sends.
+        "MDM_RATE_LIMIT": os.environ.get("MDM_RATE_LIMIT", "600 per minute"),
+        "MDM_REFUSAL_AUDIT_SECONDS": _int("MDM_REFUSAL_AUDIT_SECONDS", 60),
+        "MDM_COMMAND_RESEND_SECONDS": _int("MDM_COMMAND_RESEND_SECONDS", 300),
+        "MDM_COMMAND_MAX_ATTEMPTS": _int("MDM_COMMAND_MAX_ATTEMPTS", 3),
         # Pushes waking devices: `apns` sends them with the uploaded push certificate, `log`
         # only logs them. Default: apns in production, log otherwise. APNS_CA_FILE: a CA
         # bundle to check APNS_URL's certificate with (default: the system's).

@@ -87,7 +87,7 @@ def test_the_development_server_masks_managed_apple_ids_and_token_parameters(
     [
         ("/mdm/checkin", "e=s3cr3t-enrollment-value", "…"),
         ("/mdm/enroll/auth", "user-identifier=alice@example.com", "…"),
-        ("/auth/callback", "state=abc&id_token=s3cr3t-enrollment-value", "state=abc&id_token=…"),
+        ("/auth/callback", "state=abc&id_token=s3cr3t-enrollment-value", "state=…&id_token=…"),
         ("/admin/users", "client_secret=s3cr3t-enrollment-value&q=x", "client_secret=…&q=x"),
     ],
 )
@@ -114,3 +114,12 @@ def test_gunicorn_access_lines_are_masked(seeded, caplog, path, query, logged_qu
     assert "s3cr3t" not in caplog.text and "alice" not in caplog.text
     assert f'"GET {path}?{logged_query} HTTP/1.1" 200' in default
     assert custom == f"{path} {logged_query}"
+
+
+def test_the_openid_callbacks_code_and_state_are_masked():
+    from portal.access_log import redact
+
+    line = '"GET /auth/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj&iss=x HTTP/1.1" 302'
+    masked = redact(line)
+    assert "SplxlOBeZQQYbYS6WxSbIA" not in masked and "af0ifjsldkj" not in masked
+    assert "/auth/callback?code=…&state=…&iss=x" in masked
