@@ -172,7 +172,7 @@ class APNsNotifier:
             )
             self._forget_token(device, result)
         elif result.status is None:
-            log.warning("APNs unreachable: push to device %s not sent", device.device_id)
+            log.warning("No answer from APNs: push to device %s not sent", device.device_id)
         elif result.status == 429 or result.status >= 500:
             log.warning(
                 "APNs busy (%s %s): push to device %s not sent",

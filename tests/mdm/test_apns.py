@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import socket
 import tempfile
@@ -9,6 +10,11 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 
 from portal import config as portal_config
 from portal.apple import push_cert
@@ -141,6 +147,13 @@ def test_later_pushes_reuse_the_connection(seeded, apns, iphone):
     assert [r.connection for r in apns.requests] == [1, 1]
 
 
+def test_a_connection_closed_by_apns_is_replaced(seeded, apns, iphone):
+    queue_and_commit(seeded)
+    apns.drop_connections()
+    queue_and_commit(seeded, "DeviceLock")
+    assert [r.connection for r in apns.requests] == [1, 2]
+
+
 def test_nothing_is_pushed_when_the_transaction_rolls_back(seeded, apns, iphone):
     with seeded.app_context():
         commands.queue(only_device(ALICE), "ProfileList", actor=None, channel="system")
@@ -217,7 +230,7 @@ def test_an_unreachable_apns_does_not_break_the_admin_action(
         queued = db.session.scalars(sa.select(MDMCommand.request_type)).all()
     assert queued == ["DeviceLock"]
     assert device_state(seeded)[0] == TOKEN
-    assert "APNs unreachable" in caplog.text
+    assert "No answer from APNs" in caplog.text
     assert apns.requests == []
 
 
@@ -239,6 +252,41 @@ def test_a_renewed_certificate_gets_a_new_connection(seeded, apns, topic, iphone
     assert (first.connection, second.connection) == (1, 2)
     assert first.client_subject != second.client_subject
     assert second.headers["apns-topic"] == topic
+
+
+def test_a_certificate_apns_does_not_trust_is_refused(seeded, apns, device_for, caplog):
+    topic = helpers.new_topic()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.USER_ID, topic),
+            x509.NameAttribute(NameOID.COMMON_NAME, "self-made"),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(helpers.NOW - datetime.timedelta(days=1))
+        .not_valid_after(helpers.NOW + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"push", key, cert, None, serialization.BestAvailableEncryption(b"pw")
+    )
+    with seeded.app_context():
+        adam = db.session.scalar(sa.select(User).where(User.email == "adam@example.com"))
+        push_cert.upload(adam, data, "pw", secret_key=seeded.config["SECRET_KEY"])
+        db.session.commit()
+    enroll(device_for)
+    with caplog.at_level(logging.WARNING, logger="portal.mdm.apns"):
+        queue_and_commit(seeded)
+    assert apns.requests == []
+    assert apns.refused  # the TLS handshake failed: the stand-in checks client certificates
+    assert "No answer from APNs" in caplog.text
+    assert device_state(seeded)[0] == TOKEN
 
 
 def test_the_key_is_not_left_on_disk(seeded, apns, iphone, tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from pathlib import Path
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -151,6 +152,14 @@ class APNsStandIn:
         """Answer pushes to `token` with `status` and `{"reason": reason}`."""
         self._answers[token] = (status, reason)
 
+    def drop_connections(self) -> None:
+        """Close every open connection, as APNs does with idle ones."""
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def start(self) -> APNsStandIn:
         self._spawn(self._accept_loop)
         return self
@@ -204,37 +213,39 @@ class APNsStandIn:
         with tls:
             if protocol != "h2":
                 return  # APNs speaks HTTP/2 only
-            conn = h2.connection.H2Connection(
-                h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-            )
-            conn.initiate_connection()
+            try:
+                self._h2(tls, protocol, subject, number)
+            except (ssl.SSLError, OSError, h2.exceptions.ProtocolError):
+                return  # the connection was dropped
+
+    def _h2(self, tls: ssl.SSLSocket, protocol: str, subject: str, number: int) -> None:
+        conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        )
+        conn.initiate_connection()
+        tls.sendall(conn.data_to_send())
+        streams: dict[int, _Stream] = {}
+        tls.settimeout(0.1)
+        while not self._stopping.is_set():
+            try:
+                data = tls.recv(65536)
+            except TimeoutError:
+                continue
+            if not data:
+                return
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    streams[event.stream_id] = _Stream(dict(event.headers))
+                elif isinstance(event, h2.events.DataReceived):
+                    streams[event.stream_id].body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    stream = streams.pop(event.stream_id)
+                    self._respond(conn, event.stream_id, stream, protocol, subject, number)
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    tls.sendall(conn.data_to_send())
+                    return
             tls.sendall(conn.data_to_send())
-            streams: dict[int, _Stream] = {}
-            tls.settimeout(0.1)
-            while not self._stopping.is_set():
-                try:
-                    data = tls.recv(65536)
-                except TimeoutError:
-                    continue
-                except (ssl.SSLError, OSError):
-                    return
-                if not data:
-                    return
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        streams[event.stream_id] = _Stream(dict(event.headers))
-                    elif isinstance(event, h2.events.DataReceived):
-                        streams[event.stream_id].body += event.data
-                        conn.acknowledge_received_data(
-                            event.flow_controlled_length, event.stream_id
-                        )
-                    elif isinstance(event, h2.events.StreamEnded):
-                        stream = streams.pop(event.stream_id)
-                        self._respond(conn, event.stream_id, stream, protocol, subject, number)
-                    elif isinstance(event, h2.events.ConnectionTerminated):
-                        tls.sendall(conn.data_to_send())
-                        return
-                tls.sendall(conn.data_to_send())
 
     def _respond(self, conn, stream_id: int, stream: _Stream, protocol, subject, number) -> None:
         headers = stream.headers
