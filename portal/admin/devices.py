@@ -7,12 +7,14 @@ under the same Apple rules as the employee (asked of `portal.devices.service`).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import role_required
 from ..apps import routes as apps_routes
-from ..devices import capabilities, logs, service, views
+from ..devices import capabilities, configurations, logs, service, views
+from ..errors import render_error
 from ..extensions import db
 from ..htmx import render
 from ..models import Device, DeviceStatus, EnrollmentType, Platform, Role, User
@@ -95,6 +97,22 @@ def _logs_context(device: Device) -> tuple[dict, int]:
     return context, 422 if errors else 200
 
 
+def _configurations_context(device: Device) -> dict:
+    """What the device page's "Configurations" section shows."""
+    presets = configurations.PASSCODE_PRESETS
+    last = configurations.last_sent(device, configurations.PASSCODE)
+    last_preset = presets.get((last.details or {}).get("preset", "")) if last else None
+    return {
+        "may_configure": current_user.has_role(Role.ADMIN),
+        "passcode": configurations.passcode_availability(device),
+        "passcode_presets": list(presets.values()),
+        "passcode_last": last,
+        "passcode_last_preset": last_preset,
+        # The form starts on what the device last got, else on the first preset.
+        "passcode_selected": last_preset.key if last_preset else next(iter(presets)),
+    }
+
+
 @bp.get("/devices/<int:device_id>")
 @role_required(Role.HELPDESK)
 def device_detail(device_id: int):
@@ -108,6 +126,7 @@ def device_detail(device_id: int):
         capabilities=capabilities.capabilities(device.enrollment_type, device.platform),
         ep=views.endpoints("admin"),
         **apps_routes.install_context(current_user, device),
+        **_configurations_context(device),
         **log_context,
         **views.commands_context(device),
         **views.LABELS,
@@ -162,3 +181,32 @@ def device_perform_action(device_id: int, action: str):
     )
     db.session.commit()
     return views.performed(device, command, "admin")
+
+
+@bp.post("/devices/<int:device_id>/configurations/passcode")
+@role_required(Role.ADMIN)
+def device_apply_passcode(device_id: int):
+    """Send the chosen passcode policy preset to the device (a signed InstallProfile)."""
+    device = _device(device_id)
+    preset = request.form.get("preset", "")
+    try:
+        configurations.send_configuration(
+            device,
+            configurations.PASSCODE,
+            actor=current_user,
+            settings=views.mdm_settings(),
+            preset=preset,
+        )
+    except configurations.UnsupportedConfiguration:
+        db.session.commit()  # the refusal stays in the device's log and the audit
+        return render_error(409, str(configurations.MACOS_USER_ENROLLMENT_PASSCODE))
+    db.session.commit()
+    flash(
+        _(
+            "Passcode policy “%(preset)s” sent to the device; it applies once the device "
+            "installs it.",
+            preset=configurations.PASSCODE_PRESETS[preset].label,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.device_detail", device_id=device.id) + "#configurations", 303)

@@ -195,10 +195,11 @@ def test_macos_user_enrollment_refuses_unsupported_configurations(seeded, ctx, p
 
 def test_the_same_configurations_go_to_other_devices(seeded, ctx):
     device_mac = _mac(EnrollmentType.DEVICE)
-    entry = configurations.send_configuration(device_mac, "passcode", actor=None)
-    assert entry.status != "error"
+    sent = configurations.send_configuration(device_mac, "filevault", actor=None)
+    assert sent.entry.status != "error" and sent.entry.details["message"] == "accepted"
     ue_mac = _mac(EnrollmentType.USER)
-    assert configurations.send_configuration(ue_mac, "managed_open_in", actor=None)
+    sent = configurations.send_configuration(ue_mac, "managed_open_in", actor=None)
+    assert sent.entry.details["message"] == "accepted"
 
 
 def test_the_refusal_shows_in_the_admins_log(seeded, client, auth):
