@@ -3,6 +3,10 @@
 Everything here reads; nothing writes to the portal's database (see `ldap_import`). Every
 failure to reach or use the directory is an `LdapUnavailable` with a message an admin can
 act on; a wrong password is simply `False`.
+
+With ldaps:// or LDAP_START_TLS, the directory's certificate must chain to LDAP_CA_FILE (or,
+without it, to the system's trusted CAs) and name the URL's host; there is no way to turn
+this off.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import ssl
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
 
 with warnings.catch_warnings():
     # ldap3 imports names pyasn1 has deprecated; nothing we can change.
@@ -156,6 +162,33 @@ def _all(entry: Mapping, name: str) -> list[str]:
     return [str(v) for v in values if str(v).strip()]
 
 
+class _VerifiedTls(ldap3.Tls):
+    """ldap3's TLS, with the certificate checked by the standard library's own context.
+
+    ldap3 turns the context's hostname check off and matches names itself with
+    `ssl.match_hostname`, deprecated since Python 3.7 and gone in 3.12; the context checks
+    the chain and the name (IP addresses included) in the handshake instead. The last TLS
+    failure is kept so that the error can say what went wrong.
+    """
+
+    def __init__(self, context: ssl.SSLContext):
+        super().__init__(validate=ssl.CERT_REQUIRED)
+        self.context = context
+        self.failure: ssl.SSLError | None = None
+
+    def wrap_socket(self, connection, do_handshake=False):
+        try:
+            connection.socket = self.context.wrap_socket(
+                connection.socket,
+                server_side=False,
+                do_handshake_on_connect=do_handshake,
+                server_hostname=connection.server.host,
+            )
+        except ssl.SSLError as exc:
+            self.failure = exc
+            raise
+
+
 def _close(conn) -> None:
     """Unbind, and close the socket ldap3 leaves open when a connection attempt failed."""
     try:
@@ -177,23 +210,38 @@ class Directory:
 
     # -- connections --------------------------------------------------------------------
 
-    def _server(self):
+    def _tls(self) -> _VerifiedTls | None:
         s = self.settings
-        tls = None
-        if s.url.lower().startswith("ldaps://") or s.start_tls:
-            tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=s.ca_file or None)
-        return ldap3.Server(
-            s.url,
+        if not (s.url.lower().startswith("ldaps://") or s.start_tls):
+            return None
+        try:
+            context = ssl.create_default_context(cafile=s.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise LdapNotConfigured(
+                _l(
+                    "LDAP_CA_FILE (%(path)s) cannot be read as PEM certificates: %(why)s",
+                    path=s.ca_file,
+                    why=exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror or exc,
+                )
+            ) from exc
+        return _VerifiedTls(context)
+
+    def _open(self, user: str, password: str):
+        """An open, bound connection.
+
+        Raises LDAPInvalidCredentialsResult when the directory refuses `user`'s password,
+        LdapError for everything else (configuration, network, TLS).
+        """
+        tls = self._tls()
+        server = ldap3.Server(
+            self.settings.url,
             tls=tls,
-            connect_timeout=s.timeout,
+            connect_timeout=self.settings.timeout,
             get_info=ldap3.NONE,
             mode=ldap3.IP_V4_PREFERRED,
         )
-
-    def _open(self, user: str, password: str):
-        """An open, bound connection; raises LDAPException on any failure."""
         conn = ldap3.Connection(
-            self._server(),
+            server,
             user=user or None,
             password=password or None,
             receive_timeout=self.settings.timeout,
@@ -201,15 +249,51 @@ class Directory:
             read_only=True,
             auto_referrals=False,
         )
+        step = "open"
         try:
             conn.open()
             if self.settings.start_tls:
+                step = "start_tls"
                 conn.start_tls()
+            step = "bind"
             conn.bind()
+        except LDAPInvalidCredentialsResult:
+            _close(conn)
+            raise
+        except LDAPException as exc:
+            _close(conn)
+            raise self._unavailable(step, tls) from exc
         except Exception:
             _close(conn)
             raise
         return conn
+
+    def _unavailable(self, step: str, tls: _VerifiedTls | None) -> LdapUnavailable:
+        url = self.settings.url
+        failure = tls.failure if tls is not None else None
+        if isinstance(failure, ssl.SSLCertVerificationError):
+            log.warning("LDAP: the certificate of %s is refused: %s", url, failure)
+            return LdapUnavailable(
+                _l(
+                    "the directory at %(url)s presented a certificate the portal does not "
+                    "trust (%(why)s): give its CA certificate in LDAP_CA_FILE, and use the "
+                    "host name the certificate names in LDAP_URL",
+                    url=url,
+                    why=failure.verify_message or failure.reason,
+                )
+            )
+        if failure is not None:
+            log.warning("LDAP: TLS with %s failed: %s", url, failure)
+            return LdapUnavailable(
+                _l(
+                    "TLS with the directory at %(url)s failed (%(why)s)",
+                    url=url,
+                    why=failure.reason or failure,
+                )
+            )
+        if step == "start_tls":
+            return LdapUnavailable(_l("the directory at %(url)s refused StartTLS", url=url))
+        return LdapUnavailable(f"the directory at {url} cannot be reached")
 
     def __enter__(self) -> Directory:
         try:
@@ -218,10 +302,6 @@ class Directory:
             raise LdapUnavailable(
                 "the directory refused the service account (check LDAP_BIND_DN and "
                 "LDAP_BIND_PASSWORD)"
-            ) from exc
-        except LDAPException as exc:
-            raise LdapUnavailable(
-                f"the directory at {self.settings.url} cannot be reached"
             ) from exc
         return self
 
@@ -386,10 +466,6 @@ class Directory:
             conn = self._open(person.dn, password)
         except LDAPInvalidCredentialsResult:
             return False
-        except LDAPException as exc:
-            raise LdapUnavailable(
-                f"the directory at {self.settings.url} cannot be reached"
-            ) from exc
         _close(conn)
         return True
 

@@ -1,4 +1,4 @@
-"""A real OpenLDAP server for the LDAP tests (one per session; tests only read it)."""
+"""A real OpenLDAP server for the LDAP tests (one per session, with TLS; tests only read it)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.support.ldap_server import start_server
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("slapd"))
+    server = start_server(tmp_path_factory.mktemp("slapd"), tls=True)
     yield server
     server.stop()
 

@@ -1,7 +1,9 @@
 """A throwaway OpenLDAP server (Debian's slapd) for tests: built with slapadd under tmp.
 
 `slapadd` writes the configuration and the data before slapd starts, so no overlay runs:
-there is no memberOf, and groups are found by `(member=<dn>)`.
+there is no memberOf, and groups are found by `(member=<dn>)`. With `tls=True` the server
+also takes StartTLS on its ldap:// port and listens on an ldaps:// port, with a certificate
+for localhost and 127.0.0.1 from a throwaway CA made at start.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.support.tls import Authority
 
 SUFFIX = "dc=example,dc=com"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
@@ -36,13 +40,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _config(directory: Path) -> str:
+def can_listen_on(host: str) -> bool:
+    """Whether this machine has `host` (127.0.0.2 exists on Linux, not on every system)."""
+    try:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> TlsFiles:
+        authority = Authority.create(directory, "Test LDAP CA")
+        cert_file, key_file = authority.issue_server(directory)
+        return cls(authority.cert_file, cert_file, key_file)
+
+
+def _config(directory: Path, tls: TlsFiles | None = None) -> str:
     schemas = "\n".join(f"include: file:///etc/ldap/schema/{name}.ldif" for name in SCHEMAS)
+    tls_lines = ""
+    if tls is not None:
+        tls_lines = (
+            f"olcTLSCACertificateFile: {tls.ca_file}\n"
+            f"olcTLSCertificateFile: {tls.cert_file}\n"
+            f"olcTLSCertificateKeyFile: {tls.key_file}\n"
+        )
     return f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {directory}/slapd.pid
-
+{tls_lines}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
@@ -174,23 +208,48 @@ userPassword: {ssha(SERVICE_PASSWORD)}
 
 
 class LdapServer:
-    """One slapd process on a free port, its files under `directory`."""
+    """One slapd process on a free port, its files under `directory`.
 
-    def __init__(self, directory: Path, ldif: str | None = None):
+    With `tls`, a second port speaks LDAPS, on 127.0.0.1 and, where the machine has it, on
+    127.0.0.2 too: an address the certificate does not name (`other_ldaps_url`).
+    """
+
+    def __init__(self, directory: Path, ldif: str | None = None, tls: TlsFiles | None = None):
         self.directory = directory
         self.ldif = ldif or data_ldif()
+        self.tls = tls
         self.port = free_port()
+        self.tls_port = free_port() if tls else None
+        self.other_host = "127.0.0.2" if tls and can_listen_on("127.0.0.2") else None
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
+    @property
+    def ldaps_url(self) -> str:
+        assert self.tls_port, "this server was started without TLS"
+        return f"ldaps://127.0.0.1:{self.tls_port}"
+
+    @property
+    def other_ldaps_url(self) -> str | None:
+        return f"ldaps://{self.other_host}:{self.tls_port}" if self.other_host else None
+
+    def _listeners(self) -> list[tuple[str, str, int]]:
+        """(scheme, host, port) for every address slapd listens on."""
+        listeners = [("ldap", "127.0.0.1", self.port)]
+        if self.tls_port:
+            listeners.append(("ldaps", "127.0.0.1", self.tls_port))
+            if self.other_host:
+                listeners.append(("ldaps", self.other_host, self.tls_port))
+        return listeners
+
     def build(self) -> None:
         config_dir = self.directory / "slapd.d"
         config_dir.mkdir(parents=True)
         (self.directory / "data").mkdir()
-        (self.directory / "config.ldif").write_text(_config(self.directory))
+        (self.directory / "config.ldif").write_text(_config(self.directory, self.tls))
         (self.directory / "data.ldif").write_text(self.ldif)
         for db_number, name in (("0", "config.ldif"), ("1", "data.ldif")):
             subprocess.run(  # noqa: S603
@@ -208,21 +267,25 @@ class LdapServer:
             )
 
     def start(self) -> None:
+        listeners = self._listeners()
+        urls = " ".join(f"{scheme}://{host}:{port}/" for scheme, host, port in listeners)
         self.process = subprocess.Popen(  # noqa: S603
-            [_slapd(), "-d", "0", "-F", str(self.directory / "slapd.d"), "-h", self.url + "/"],
+            [_slapd(), "-d", "0", "-F", str(self.directory / "slapd.d"), "-h", urls],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        waiting = [(host, port) for _scheme, host, port in listeners]
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while waiting and time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("slapd exited: " + self.process.stderr.read().decode()[-2000:])
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                with socket.create_connection(waiting[0], timeout=0.2):
+                    waiting.pop(0)
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("slapd did not start listening")
+        if waiting:
+            raise RuntimeError("slapd did not start listening")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -269,8 +332,8 @@ def _slapd() -> str:
     return _binary("slapd")
 
 
-def start_server(directory: Path, ldif: str | None = None) -> LdapServer:
-    server = LdapServer(directory, ldif)
+def start_server(directory: Path, ldif: str | None = None, *, tls: bool = False) -> LdapServer:
+    server = LdapServer(directory, ldif, TlsFiles.create(directory / "tls") if tls else None)
     server.build()
     server.start()
     return server
