@@ -201,7 +201,9 @@ def _passcode_profile(
     locale = device.user.locale if device.user else None
     with force_locale(locale) if locale else nullcontext():
         display_name = _("%(org)s – passcode policy", org=settings.organization)
-        description = str(preset.summary)
+        # Not the preset's summary: that is written for admins, and under User Enrollment
+        # the device ignores most of it.
+        description = _("%(org)s requires a passcode on this device.", org=settings.organization)
     unsigned = payloads.build_passcode_profile(
         settings.profile_prefix,
         preset.settings,

@@ -171,6 +171,8 @@ def test_the_admin_sends_a_signed_passcode_profile(
     assert profile["PayloadType"] == "Configuration"
     assert profile["PayloadIdentifier"] == IDENTIFIER
     assert profile["PayloadOrganization"] == "Example Corp"
+    assert profile["PayloadDisplayName"] == "Example Corp – passcode policy"
+    assert profile["PayloadDescription"] == "Example Corp requires a passcode on this device."
     assert "PayloadRemovalDisallowed" not in profile
     (payload,) = profile["PayloadContent"]
     assert payload["PayloadType"] == "com.apple.mobiledevice.passwordpolicy"
