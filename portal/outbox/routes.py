@@ -18,13 +18,30 @@ bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 @role_required(Role.ADMIN)
 def index():
     """Pending, retrying and dead messages with their attempts and last error."""
+    messages = service.problems()
     return render(
         "outbox/admin.html",
         "outbox/_rows.html",
-        messages=service.problems(),
+        messages=messages,
+        refusals=_refusals(messages),
         counts=service.counts(),
         max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"],
     )
+
+
+def _refusals(messages: list[OutboxMessage], refused: dict | None = None) -> dict[int, dict]:
+    """Why listed messages will not be sent, and whose page to send a new invitation from."""
+    from ..invitations.service import for_message
+
+    reasons = {**service.refusals([(m.id, m.kind) for m in messages]), **(refused or {})}
+    result = {}
+    for message_id, reason in reasons.items():
+        invitation = for_message(message_id)
+        result[message_id] = {
+            "reason": str(reason),
+            "user_id": invitation.user_id if invitation is not None else None,
+        }
+    return result
 
 
 @bp.post("/<int:message_id>/retry")
@@ -49,22 +66,16 @@ def retry(message_id: int):
 
 
 def _refused(message: OutboxMessage, error: service.NotSendable):
-    """The row (or the page) saying why the message is not sent again, and what to do."""
-    from ..invitations.service import for_message
-
-    invitation = for_message(message.id)
-    refusal = {
-        "message_id": message.id,
-        "reason": str(error),
-        "user_id": invitation.user_id if invitation is not None else None,
-    }
+    """409: the row (or the page) saying why the message is not sent again, and what to do."""
+    messages = service.problems()
     return render(
         "outbox/admin.html",
         "outbox/_row.html",
         status=error.status,
         message=message,
-        refusal=refusal,
-        messages=service.problems(),
+        messages=messages,
+        refusals=_refusals(messages, {message.id: error}),
+        refused_now=message.id,
         counts=service.counts(),
         max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"],
     )

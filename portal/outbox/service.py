@@ -68,8 +68,8 @@ class NotSendable(DomainError):
 
 
 # Kind-specific reactions to a status change (e.g. an invitation's delivery status):
-# handler(outbox message id, new status, last error). Being sent is the exception: see
-# `on_sent`.
+# handler(outbox message id, new status, last error). A write that must go with being sent
+# belongs in `on_sent` instead: it then joins the mark's own statement.
 StatusHandler = Callable[[int, OutboxStatus, str | None], None]
 _handlers: dict[str, list[StatusHandler]] = {}
 

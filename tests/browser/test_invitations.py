@@ -115,6 +115,34 @@ def test_admin_retries_a_dead_message_without_reload(page, live_server, seeded, 
         assert db.session.scalar(sa.select(Invitation.delivery_status)) == "queued"
 
 
+def test_retry_of_an_invitation_withdrawn_since_the_page_loaded_is_refused_in_place(
+    page, live_server, seeded, sign_in
+):
+    _invite(seeded)
+    with seeded.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage))
+        message.status = "dead"
+        message.attempts = 8
+        db.session.commit()
+    sign_in(page, "adam@example.com")
+    page.goto(f"{live_server}/admin/outbox")
+    row = page.locator("#outbox-rows tbody tr").first
+    expect(row).to_contain_text("Given up")
+    with seeded.app_context():  # an admin elsewhere withdraws the link
+        service.revoke(db.session.scalar(sa.select(Invitation)), actor=None)
+        db.session.commit()
+    row.get_by_role("button", name="Retry now").click()
+    row = page.locator("#outbox-rows tbody tr").first
+    expect(row.get_by_role("alert")).to_contain_text(
+        "Will not be sent. The invitation in this e-mail was withdrawn."
+    )
+    expect(row.get_by_role("button", name="Retry now")).to_have_count(0)
+    row.get_by_role("link", name="Send a new invitation instead.").click()
+    expect(page).to_have_url(f"{live_server}/admin/users/{_user_id(seeded, 'alice@example.com')}")
+    with seeded.app_context():
+        assert db.session.scalar(sa.select(OutboxMessage.status)) == "dead"
+
+
 def _user_id(app, email: str) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(User.id).where(User.email == email))

@@ -385,6 +385,11 @@ def test_outbox_retry_of_a_withdrawn_invitation_is_refused_with_the_reason(seede
         service.revoke(invitation, actor=None)
         db.session.commit()
     auth.login("adam@example.com")
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    # The page says so up front, with no "Retry now" on that row...
+    assert "Will not be sent." in page and "The invitation in this e-mail was withdrawn." in page
+    assert f"/admin/outbox/{message_id}/retry" not in page
+    # ...and a page loaded before the revoke is refused when it asks.
     token = csrf_token(client, "/admin/outbox")
     response = client.post(
         f"/admin/outbox/{message_id}/retry", headers={**HX, "X-CSRFToken": token}
@@ -393,6 +398,7 @@ def test_outbox_retry_of_a_withdrawn_invitation_is_refused_with_the_reason(seede
     row = response.get_data(as_text=True)
     assert f'id="outbox-row-{message_id}"' in row
     assert "The invitation in this e-mail was withdrawn." in row
+    assert 'role="alert"' in row and "Will not be sent." in row
     assert f'href="/admin/users/{user_id}"' in row and "Send a new invitation instead." in row
     # Without htmx: the page, with the same explanation on the row.
     response = client.post(f"/admin/outbox/{message_id}/retry", headers={"X-CSRFToken": token})
