@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import defer
 
 from .. import audit
 from ..domain import DomainError
@@ -256,6 +257,8 @@ def claim(
     return list(
         db.session.scalars(
             sa.select(OutboxMessage)
+            # The bodies are for display: `raw` is what goes out.
+            .options(defer(OutboxMessage.body_text), defer(OutboxMessage.body_html))
             .where(OutboxMessage.claimed_by == token, OutboxMessage.status == OutboxStatus.PENDING)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         )
@@ -331,48 +334,55 @@ def mark_sent(
     """The SMTP server accepted message `message_id`: mark it sent, durably. Commits.
 
     With `then` (the next message of claim `token`), also tells whether that one is still
-    to be sent, read after this mark; True without `then`. `connection`: an autocommit
-    connection (`worker_connection`) on PostgreSQL, where all this is one statement.
+    to be sent, read after this mark; True without `then`. `connection`: the worker's own
+    (`worker_connection`); on PostgreSQL all this is then one statement.
     """
     params = {"b_message": message_id, "now": now or utcnow(), "b_then": then, "b_token": token}
-    if connection is not None:
+    if connection is not None and connection.dialect.name == "postgresql":
         (statement,) = _mark_sent_statements_for(kind, True)
         ok = connection.execute(statement, params).scalar()
-        _notify(kind, message_id, OutboxStatus.SENT)
-        return bool(ok) if then is not None else True
-    mark, write, check = _mark_sent_statements_for(kind, False)
-    session_connection = db.session.connection()
-    session_connection.execute(mark, params)
-    if write is not None:
-        session_connection.execute(write, params)
+    else:
+        mark, write, check = _mark_sent_statements_for(kind, False)
+        with _transaction(connection) as conn:
+            conn.execute(mark, params)
+            if write is not None:
+                conn.execute(write, params)
+            ok = conn.execute(check, params).scalar() if then is not None else True
     _notify(kind, message_id, OutboxStatus.SENT)
-    ok = session_connection.execute(check, params).scalar() if then is not None else True
-    db.session.commit()
-    return bool(ok)
+    return bool(ok) if then is not None else True
 
 
 def still_to_send(message_id: int, token: str, connection: sa.Connection | None = None) -> bool:
     """Whether message `message_id` is still waiting and held by claim `token`."""
     params = {"b_then": message_id, "b_token": token}
-    if connection is not None:
-        return bool(connection.execute(sa.select(_still_to_send()), params).scalar())
-    ok = db.session.execute(sa.select(_still_to_send()), params).scalar()
-    db.session.commit()
-    return bool(ok)
+    with _transaction(connection) as conn:
+        return bool(conn.execute(sa.select(_still_to_send()), params).scalar())
+
+
+@contextmanager
+def _transaction(connection: sa.Connection | None):
+    """One transaction on `connection` (committed), or else on the session (committed)."""
+    if connection is None:
+        yield db.session.connection()
+        db.session.commit()
+    elif connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        yield connection
+    else:
+        with connection.begin():
+            yield connection
 
 
 @contextmanager
 def worker_connection():
-    """A connection of its own for the worker's marks, in autocommit, on PostgreSQL.
+    """A connection of its own for the worker's marks, outside the session.
 
-    Each mark is then one statement, its own transaction: one round trip per message. On
-    SQLite, None: marks go through the session (in-process, no round trips to save).
+    On PostgreSQL in autocommit: each mark is one statement, its own transaction, one round
+    trip per message. On SQLite each mark is a short transaction of its own.
     """
-    if db.engine.dialect.name != "postgresql":
-        yield None
-        return
     with db.engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 def _no_disk_wait(dbapi_connection, _record) -> None:
