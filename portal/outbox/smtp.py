@@ -6,6 +6,7 @@ import logging
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
@@ -23,6 +24,44 @@ class DeliveryError(Exception):
         self.permanent = permanent
         # The connection is gone: the rest of a batch would fail the same way.
         self.connection = connection
+
+
+class SendCancelled(Exception):
+    """The sender withdrew the message before its data went out: nothing was delivered."""
+
+
+class _BeforeData:
+    """An SMTP client that asks `before_data()` right before the DATA command: False (or an
+    error) resets the transaction, so the message is not delivered."""
+
+    before_data: Callable[[], bool] | None = None
+
+    def data(self, msg):
+        check, self.before_data = self.before_data, None
+        if check is not None:
+            try:
+                go = check()
+            except BaseException:
+                self._reset_quietly()
+                raise
+            if not go:
+                self._reset_quietly()
+                raise SendCancelled
+        return super().data(msg)
+
+    def _reset_quietly(self) -> None:
+        try:
+            self.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+
+class _SMTP(_BeforeData, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_BeforeData, smtplib.SMTP_SSL):
+    pass
 
 
 @dataclass(frozen=True)
@@ -88,9 +127,9 @@ class SmtpTransport:
         smtp: smtplib.SMTP | None = None
         try:
             if s.implicit_tls:
-                smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+                smtp = _SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
-                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                smtp = _SMTP(s.host, s.port, timeout=s.timeout)
             smtp.ehlo()
             if s.starttls:
                 smtp.starttls(context=context)
@@ -108,11 +147,13 @@ class SmtpTransport:
             ) from exc
         return smtp
 
-    def send(self, envelope: Envelope) -> None:
+    def send(self, envelope: Envelope, *, before_data: Callable[[], bool] | None = None) -> None:
+        """Deliver `envelope`; `before_data()` is asked right before the data is sent."""
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
+                self._smtp.before_data = before_data
                 refused = self._smtp.sendmail(envelope.sender, envelope.recipients, envelope.raw)
             except smtplib.SMTPServerDisconnected as exc:
                 self._smtp.close()
@@ -173,7 +214,9 @@ class FileTransport:
         self.directory = Path(directory)
         self.echo = echo
 
-    def send(self, envelope: Envelope) -> None:
+    def send(self, envelope: Envelope, *, before_data: Callable[[], bool] | None = None) -> None:
+        if before_data is not None and not before_data():
+            raise SendCancelled
         self.directory.mkdir(parents=True, exist_ok=True)
         name = _UNSAFE.sub("_", envelope.message_id.strip("<>")) or "message"
         path = self.directory / f"{name}.eml"

@@ -1,7 +1,7 @@
 """The outbox worker: claim due messages, send them, mark each right after its SMTP transaction.
 
-Right before each message goes out, the worker knows it is still to be sent (not cancelled
-since the claim): the previous message's mark reads it in the same statement.
+Right before each message's data goes out, the worker knows it is still to be sent (not
+cancelled since the claim): the previous message's mark reads it in the same statement.
 
 Run it with `flask --app wsgi outbox run` (until SIGTERM or Ctrl-C; the message being sent
 is finished and marked, the rest of the batch is given back) or `--once` (one batch).
@@ -15,6 +15,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,13 +26,14 @@ from ..extensions import db
 from . import service
 from .mime import envelope_address
 from .service import OutboxSettings
-from .smtp import DeliveryError, Envelope
+from .smtp import DeliveryError, Envelope, SendCancelled
 
 log = logging.getLogger("portal.outbox")
 
 
 class Transport(Protocol):
-    def send(self, envelope: Envelope) -> None: ...
+    def send(self, envelope: Envelope, *, before_data: Callable[[], bool] | None = None) -> None:
+        """Deliver `envelope`; `before_data()` False → `SendCancelled`, nothing delivered."""
 
     def close(self) -> None: ...
 
@@ -51,6 +54,55 @@ class BatchResult:
         self.retrying += other.retrying
         self.dead += other.dead
         self.cancelled += other.cancelled
+
+
+class _Marks:
+    """The "sent" marks of one batch, and what each says of the next message.
+
+    On PostgreSQL a mark runs on a thread of its own while the next message's envelope
+    (MAIL FROM, RCPT TO) goes out, and the worker waits for it before sending that message's
+    data: a mark is still durable before the next message can be accepted, as `service`
+    promises, and the database's round trip overlaps the SMTP server's.
+    """
+
+    def __init__(self, token: str, connection):
+        self.token = token
+        self.connection = connection
+        overlap = connection is not None and connection.dialect.name == "postgresql"
+        self.executor = ThreadPoolExecutor(1) if overlap else None
+        self.in_flight: tuple[int | None, Future] | None = None
+        self.checked: tuple[int | None, bool] | None = None
+
+    def sent(self, message_id: int, kind: str, then: int | None) -> None:
+        def mark() -> bool:
+            return service.mark_sent(
+                message_id, kind, then=then, token=self.token, connection=self.connection
+            )
+
+        if self.executor is None:
+            self.checked = (then, mark())
+        else:
+            self.in_flight = (then, self.executor.submit(mark))
+
+    def wait(self) -> None:
+        if self.in_flight is not None:
+            then, future = self.in_flight
+            self.in_flight = None
+            self.checked = (then, future.result())
+
+    def still_to_send(self, message_id: int) -> bool:
+        self.wait()
+        checked, self.checked = self.checked, None
+        if checked is not None and checked[0] == message_id:
+            return checked[1]
+        return service.still_to_send(message_id, self.token, self.connection)
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown()
 
 
 def default_name() -> str:
@@ -103,48 +155,55 @@ class Worker:
         return result
 
     def _send(self, jobs, pending, token, connection, deadline, result: BatchResult) -> None:
-        # Whether the next message is still ours to send, as read by the last mark.
-        checked: tuple[int, bool] | None = None
-        for position, (message_id, kind, envelope) in enumerate(jobs):
-            if self.stopping.is_set() or result.connection_lost:
-                break
-            if time.monotonic() >= deadline:
-                log.info("outbox lease running out: giving back the rest of the batch")
-                break
-            pending.remove(message_id)
-            # Cancelled since the claim (e.g. its invitation was withdrawn): not sent.
-            if checked is not None and checked[0] == message_id:
-                still = checked[1]
-            else:
-                still = service.still_to_send(message_id, token, connection)
-            checked = None
-            if not still:
-                result.cancelled += 1
-                log.info("outbox message %s was cancelled before sending", message_id)
-                continue
-            try:
-                if not envelope.raw:
-                    raise DeliveryError("the message has no content", permanent=True)
-                self.transport.send(envelope)
-            except DeliveryError as exc:
-                result.errors.append(str(exc))
-                result.connection_lost = exc.connection
-                status = service.mark_failed(
-                    message_id, str(exc), settings=self.settings, permanent=exc.permanent
-                )
-                if status == "dead":
-                    result.dead += 1
-                    log.warning("gave up on outbox message %s: %s", message_id, exc)
-                else:
-                    result.retrying += 1
-                    log.info("outbox message %s will be retried: %s", message_id, exc)
-                continue
-            then = jobs[position + 1][0] if position + 1 < len(jobs) else None
-            still = service.mark_sent(
-                message_id, kind, then=then, token=token, connection=connection
-            )
-            checked = (then, still) if then is not None else None
-            result.sent += 1
+        marks = _Marks(token, connection)
+        try:
+            for position, (message_id, kind, envelope) in enumerate(jobs):
+                if self.stopping.is_set() or result.connection_lost:
+                    break
+                if time.monotonic() >= deadline:
+                    log.info("outbox lease running out: giving back the rest of the batch")
+                    break
+                pending.remove(message_id)
+                started = []
+
+                def go_ahead(message_id=message_id, started=started) -> bool:
+                    # Right before the data: the previous mark is durable, and this message
+                    # was not cancelled since the claim (e.g. its invitation was withdrawn).
+                    if marks.still_to_send(message_id):
+                        started.append(True)
+                        return True
+                    return False
+
+                try:
+                    if not envelope.raw:
+                        raise DeliveryError("the message has no content", permanent=True)
+                    self.transport.send(envelope, before_data=go_ahead)
+                except SendCancelled:
+                    result.cancelled += 1
+                    log.info("outbox message %s was cancelled before sending", message_id)
+                    continue
+                except DeliveryError as exc:
+                    result.errors.append(str(exc))
+                    result.connection_lost = exc.connection
+                    status = service.mark_failed(
+                        message_id, str(exc), settings=self.settings, permanent=exc.permanent
+                    )
+                    if status == "dead":
+                        result.dead += 1
+                        log.warning("gave up on outbox message %s: %s", message_id, exc)
+                    else:
+                        result.retrying += 1
+                        log.info("outbox message %s will be retried: %s", message_id, exc)
+                    continue
+                except BaseException:
+                    if not started:  # its data never went out: give it back
+                        pending.append(message_id)
+                    raise
+                then = jobs[position + 1][0] if position + 1 < len(jobs) else None
+                marks.sent(message_id, kind, then)
+                result.sent += 1
+        finally:
+            marks.close()
 
     def _envelope(self, message) -> Envelope:
         return Envelope(
