@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from ..apps import licences
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus
+from ..outbox import service as outbox
 from . import setup
 
 MAX_LISTED = 50
@@ -32,13 +33,27 @@ class Notification:
     stored_id: int | None = None  # an AdminNotification admins can dismiss
 
 
+def _retryable_dead() -> list[int]:
+    """Ids of e-mails that gave up and could still be retried, newest first (an invitation
+    e-mail whose invitation was withdrawn, replaced, used or has expired needs no admin)."""
+    dead = db.session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.kind)
+        .where(OutboxMessage.status == OutboxStatus.DEAD)
+        .order_by(OutboxMessage.id.desc())
+    ).all()
+    refused = outbox.refusals([(row.id, row.kind) for row in dead])
+    return [row.id for row in dead if row.id not in refused]
+
+
 def dead_messages(limit: int = MAX_LISTED) -> list[OutboxMessage]:
+    ids = _retryable_dead()[:limit]
+    if not ids:
+        return []
     return list(
         db.session.scalars(
             sa.select(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.DEAD)
+            .where(OutboxMessage.id.in_(ids))
             .order_by(OutboxMessage.id.desc())
-            .limit(limit)
         )
     )
 
@@ -80,9 +95,4 @@ def collect(now: datetime | None = None) -> list[Notification]:
 
 
 def count(now: datetime | None = None) -> int:
-    dead = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.DEAD)
-    )
-    return len(setup.notices(now)) + int(dead or 0) + licences.open_count()
+    return len(setup.notices(now)) + len(_retryable_dead()) + licences.open_count()

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from portal.apple import vpp_token
 from portal.directory.service import organization
 from portal.extensions import db
-from portal.models import OutboxMessage, OutboxStatus, User
+from portal.invitations import service as invitations
+from portal.models import Invitation, InvitationSender, OutboxMessage, OutboxStatus, User
 
 from . import helpers
 
@@ -57,3 +58,24 @@ def test_only_admins_get_notifications(seeded, client, auth):
     assert 'id="notification-bell"' not in client.get("/").get_data(as_text=True)
     assert client.get("/admin/notifications").status_code == 403
     assert client.get("/admin/notifications/bell").status_code == 403
+
+
+def test_a_given_up_invitation_whose_link_was_withdrawn_needs_no_admin(seeded, client, auth):
+    with seeded.app_context():
+        adam = db.session.scalar(sa.select(User).where(User.email == "adam@example.com"))
+        bob = db.session.scalar(sa.select(User).where(User.email == "bob@example.com"))
+        invitation, _token = invitations.invite(bob, actor=adam, sent_by=InvitationSender.ADMIN)
+        db.session.flush()
+        message = db.session.get(OutboxMessage, invitation.outbox_message_id)
+        message.status = OutboxStatus.DEAD
+        db.session.commit()
+        invitation_id = invitation.id
+    auth.login("adam@example.com")
+    assert 'data-code="outbox_dead"' in client.get("/admin/notifications").get_data(as_text=True)
+    with seeded.app_context():
+        invitations.revoke(db.session.get(Invitation, invitation_id), actor=None)
+        db.session.commit()
+    assert "Nothing needs your attention." in client.get("/admin/notifications").get_data(
+        as_text=True
+    )
+    assert "badge" not in client.get("/admin/notifications/bell").get_data(as_text=True)
