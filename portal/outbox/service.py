@@ -1,8 +1,8 @@
 """The durable outbox: queue messages with what caused them, claim, mark sent or failed.
 
 `enqueue` joins the caller's transaction (the caller commits). The worker-side functions
-(`claim`, `mark_sent`, `mark_failed`, `release`) are each one transaction of their own and
-commit: a message's state must be durable before the next one is sent.
+(`claim`, `mark_sent` from `marks`, `mark_failed`, `release`) are each one transaction of
+their own and commit: a message's state must be durable before the next one is sent.
 
 Several workers never send the same message: a claim sets a lease (`claimed_until`,
 `claimed_by`) on due rows, picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Callable, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
@@ -35,6 +34,18 @@ from .. import audit
 from ..domain import DomainError
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus, User, utcnow
+from . import hooks
+
+# The kinds' hooks and the worker's marks live in their own modules; their public names are
+# the outbox's, here.
+from .hooks import on_send_check as on_send_check
+from .hooks import on_status_change as on_status_change
+from .hooks import refusals as refusals
+from .marks import mark_sent as mark_sent
+from .marks import on_sent as on_sent
+from .marks import still_to_send as still_to_send
+from .marks import use_worker_connections as use_worker_connections
+from .marks import worker_connection as worker_connection
 from .mime import InlinePart, compose, envelope_address
 
 ERROR_MAX = 2000
@@ -66,55 +77,6 @@ class NotSendable(DomainError):
     """The message must not go out any more; the message says why (from its kind's check)."""
 
     status = 409
-
-
-# Kind-specific reactions to a status change (e.g. an invitation's delivery status):
-# handler(outbox message id, new status, last error). A write that must go with being sent
-# belongs in `on_sent` instead: it then joins the mark's own statement.
-StatusHandler = Callable[[int, OutboxStatus, str | None], None]
-_handlers: dict[str, list[StatusHandler]] = {}
-
-# Kind-specific write that goes with marking messages sent, as SQL so that it joins the mark's
-# own statement: build(ids) → an UPDATE of the rows that belong to messages `ids` (a select).
-SentWrite = Callable[[sa.Select], sa.Update]
-_sent_writes: dict[str, SentWrite] = {}
-
-# Kind-specific reasons a queued message must not go out any more (e.g. the invitation it
-# carries was withdrawn): check(message ids, now) → {message id: reason} for those refused.
-SendCheck = Callable[[list[int], datetime], dict[int, object]]
-_send_checks: dict[str, SendCheck] = {}
-
-
-def on_status_change(kind: str, handler: StatusHandler) -> None:
-    if handler not in _handlers.setdefault(kind, []):
-        _handlers[kind].append(handler)
-
-
-def on_sent(kind: str, build: SentWrite) -> None:
-    _sent_writes[kind] = build
-    _mark_sent_statements.clear()
-
-
-def on_send_check(kind: str, check: SendCheck) -> None:
-    _send_checks[kind] = check
-
-
-def _notify(kind: str, message_id: int, status: OutboxStatus, error: str | None = None) -> None:
-    for handler in _handlers.get(kind, []):
-        handler(message_id, status, error)
-
-
-def refusals(messages: list[tuple[int, str]], now: datetime | None = None) -> dict[int, object]:
-    """Why some of `messages` (id, kind) must not be sent any more: {id: reason}."""
-    now = now or utcnow()
-    by_kind: dict[str, list[int]] = {}
-    for message_id, kind in messages:
-        if kind in _send_checks:
-            by_kind.setdefault(kind, []).append(message_id)
-    reasons: dict[int, object] = {}
-    for kind, ids in by_kind.items():
-        reasons.update(_send_checks[kind](ids, now))
-    return reasons
 
 
 def _english(reason: object) -> str:
@@ -237,7 +199,7 @@ def claim(
         .values(claimed_until=now + lease, claimed_by=token)
         .execution_options(synchronize_session=False)
     )
-    if _send_checks:
+    if hooks.any_send_checks():
         claimed = db.session.execute(
             sa.select(OutboxMessage.id, OutboxMessage.kind).where(
                 OutboxMessage.claimed_by == token, OutboxMessage.status == OutboxStatus.PENDING
@@ -252,7 +214,7 @@ def claim(
                 .values(status=OutboxStatus.CANCELLED, last_error=error, claimed_until=None)
                 .execution_options(synchronize_session=False)
             )
-            _notify(kinds[message_id], message_id, OutboxStatus.CANCELLED, error)
+            hooks.notify(kinds[message_id], message_id, OutboxStatus.CANCELLED, error)
     db.session.commit()
     return list(
         db.session.scalars(
@@ -263,148 +225,6 @@ def claim(
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         )
     )
-
-
-_outbox = OutboxMessage.__table__
-# Marked sent even if cancelled meanwhile: the worker checked just before sending, so the
-# cancel came after the message went out (and "sent" is the truth).
-_SENT_FROM = sa.or_(
-    _outbox.c.status == OutboxStatus.PENDING, _outbox.c.status == OutboxStatus.CANCELLED
-)
-# Built once per kind and kept: the worker runs them for every message, and building costs
-# more than running.
-_mark_sent_statements: dict[tuple[str, bool], tuple[sa.Executable, ...]] = {}
-
-
-def _still_to_send():
-    """Whether message :b_then is still waiting and held by claim :b_token (an EXISTS)."""
-    return sa.exists().where(
-        _outbox.c.id == sa.bindparam("b_then"),
-        _outbox.c.status == OutboxStatus.PENDING,
-        _outbox.c.claimed_by == sa.bindparam("b_token"),
-    )
-
-
-def _mark_sent_statements_for(kind: str, single: bool) -> tuple[sa.Executable, ...]:
-    """Mark :b_message sent, do the kind's write, read whether :b_then is still to send.
-
-    `single`: all in one statement (PostgreSQL); else three, for one transaction.
-    """
-    key = (kind, single)
-    if key not in _mark_sent_statements:
-        mark = (
-            _outbox.update()
-            .where(_outbox.c.id == sa.bindparam("b_message"), _SENT_FROM)
-            .values(
-                status=OutboxStatus.SENT,
-                sent_at=sa.bindparam("now"),
-                attempts=_outbox.c.attempts + 1,
-                last_error=None,
-                claimed_until=None,
-            )
-        )
-        build = _sent_writes.get(kind)
-        if single:
-            sent = mark.returning(_outbox.c.id).cte("sent")
-            ctes = [sent]
-            if build is not None:
-                write = build(sa.select(sent.c.id))
-                ctes.append(write.returning(sa.literal(1)).cte("sent_write"))
-            statements = (sa.select(_still_to_send()).add_cte(*ctes),)
-        else:
-            marked = sa.select(_outbox.c.id).where(
-                _outbox.c.id == sa.bindparam("b_message"),
-                _outbox.c.status == OutboxStatus.SENT,
-            )
-            write = build(marked) if build is not None else None
-            statements = (mark, write, sa.select(_still_to_send()))
-        _mark_sent_statements[key] = statements
-    return _mark_sent_statements[key]
-
-
-def mark_sent(
-    message_id: int,
-    kind: str,
-    *,
-    now: datetime | None = None,
-    then: int | None = None,
-    token: str = "",
-    connection: sa.Connection | None = None,
-) -> bool:
-    """The SMTP server accepted message `message_id`: mark it sent, durably. Commits.
-
-    With `then` (the next message of claim `token`), also tells whether that one is still
-    to be sent, read after this mark; True without `then`. `connection`: the worker's own
-    (`worker_connection`); on PostgreSQL all this is then one statement.
-    """
-    params = {"b_message": message_id, "now": now or utcnow(), "b_then": then, "b_token": token}
-    if connection is not None and connection.dialect.name == "postgresql":
-        (statement,) = _mark_sent_statements_for(kind, True)
-        ok = connection.execute(statement, params).scalar()
-    else:
-        mark, write, check = _mark_sent_statements_for(kind, False)
-        with _transaction(connection) as conn:
-            conn.execute(mark, params)
-            if write is not None:
-                conn.execute(write, params)
-            ok = conn.execute(check, params).scalar() if then is not None else True
-    _notify(kind, message_id, OutboxStatus.SENT)
-    return bool(ok) if then is not None else True
-
-
-def still_to_send(message_id: int, token: str, connection: sa.Connection | None = None) -> bool:
-    """Whether message `message_id` is still waiting and held by claim `token`."""
-    params = {"b_then": message_id, "b_token": token}
-    with _transaction(connection) as conn:
-        return bool(conn.execute(sa.select(_still_to_send()), params).scalar())
-
-
-@contextmanager
-def _transaction(connection: sa.Connection | None):
-    """One transaction on `connection` (committed), or else on the session (committed)."""
-    if connection is None:
-        yield db.session.connection()
-        db.session.commit()
-    elif connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-        yield connection
-    else:
-        with connection.begin():
-            yield connection
-
-
-@contextmanager
-def worker_connection():
-    """A connection of its own for the worker's marks, outside the session.
-
-    On PostgreSQL in autocommit: each mark is one statement, its own transaction, one round
-    trip per message. On SQLite each mark is a short transaction of its own.
-    """
-    with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
-
-
-def _no_disk_wait(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SET synchronous_commit TO OFF")
-    cursor.close()
-    dbapi_connection.commit()
-
-
-def use_worker_connections(engine: sa.engine.Engine) -> None:
-    """The worker's own commits (claims, marks) do not wait for the disk on PostgreSQL.
-
-    Should the database server itself crash in the next fraction of a second, a lost "sent"
-    mark means that message goes out once more, with the same Message-ID: the promise a
-    worker crash already gives; a lost claim or failure mark only changes when a message is
-    tried. What queued a message (the web app's transaction) is committed durably, as always.
-    Call it in the worker's process, before it connects.
-    """
-    if engine.dialect.name != "postgresql" or sa.event.contains(engine, "connect", _no_disk_wait):
-        return
-    sa.event.listen(engine, "connect", _no_disk_wait)
-    engine.dispose()  # connections opened before use the server's default
 
 
 def backoff(attempts: int, settings: OutboxSettings) -> timedelta:
@@ -433,7 +253,7 @@ def mark_failed(
     message.claimed_until = None
     if permanent or message.attempts >= settings.max_attempts:
         message.status = OutboxStatus.DEAD
-        _notify(message.kind, message.id, OutboxStatus.DEAD, message.last_error)
+        hooks.notify(message.kind, message.id, OutboxStatus.DEAD, message.last_error)
     else:
         message.next_attempt_at = now + backoff(message.attempts, settings)
     db.session.commit()
@@ -513,7 +333,7 @@ def retry_now(
     message.next_attempt_at = now
     if message.claimed_until is not None and message.claimed_until <= now:
         message.claimed_until = None
-    _notify(message.kind, message.id, OutboxStatus.PENDING)
+    hooks.notify(message.kind, message.id, OutboxStatus.PENDING)
     audit.record(
         actor,
         "outbox.retried",
