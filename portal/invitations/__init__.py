@@ -10,8 +10,8 @@ bp = Blueprint("invitations", __name__)
 def init_app(app: Flask) -> None:
     from ..outbox import service as outbox
     from . import logs, routes, service  # importing routes registers the views on bp
+    from .delivery import delivery_changed, delivery_sent, unsendable
     from .email import KIND
-    from .service import delivery_changed, delivery_sent, unsendable
 
     outbox.on_status_change(KIND, delivery_changed)
     outbox.on_sent(KIND, delivery_sent)

@@ -31,7 +31,7 @@ def index():
 
 def _refusals(messages: list[OutboxMessage], refused: dict | None = None) -> dict[int, dict]:
     """Why listed messages will not be sent, and whose page to send a new invitation from."""
-    from ..invitations.service import for_message
+    from ..invitations.delivery import for_message
 
     reasons = {**service.refusals([(m.id, m.kind) for m in messages]), **(refused or {})}
     result = {}
