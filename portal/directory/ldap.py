@@ -2,22 +2,15 @@
 
 Everything here reads; nothing writes to the portal's database (see `ldap_import`). Every
 failure to reach or use the directory is an `LdapUnavailable` with a message an admin can
-act on; a wrong password is simply `False`.
-
-With ldaps:// or LDAP_START_TLS, the directory's certificate must chain to LDAP_CA_FILE (or,
-without it, to the system's trusted CAs) and name the URL's host; there is no way to turn
-this off.
+act on; a wrong password is simply `False`. Connections, and their TLS, are opened by
+`ldap_connection`.
 """
 
 from __future__ import annotations
 
-import logging
-import ssl
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from flask_babel import lazy_gettext as _l
 
 with warnings.catch_warnings():
     # ldap3 imports names pyasn1 has deprecated; nothing we can change.
@@ -27,22 +20,13 @@ with warnings.catch_warnings():
     from ldap3.utils.conv import escape_filter_chars
     from ldap3.utils.dn import parse_dn
 
-log = logging.getLogger(__name__)
+from .ldap_connection import LdapError as LdapError
+from .ldap_connection import LdapNotConfigured as LdapNotConfigured
+from .ldap_connection import LdapUnavailable as LdapUnavailable
+from .ldap_connection import close_connection, open_connection
 
 SEARCH_LIMIT = 50
 PAGE_SIZE = 500
-
-
-class LdapError(Exception):
-    """The directory cannot answer; the message says what to check."""
-
-
-class LdapNotConfigured(LdapError):
-    pass
-
-
-class LdapUnavailable(LdapError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -162,44 +146,6 @@ def _all(entry: Mapping, name: str) -> list[str]:
     return [str(v) for v in values if str(v).strip()]
 
 
-class _VerifiedTls(ldap3.Tls):
-    """ldap3's TLS, with the certificate checked by the standard library's own context.
-
-    ldap3 turns the context's hostname check off and matches names itself with
-    `ssl.match_hostname`, deprecated since Python 3.7 and gone in 3.12; the context checks
-    the chain and the name (IP addresses included) in the handshake instead. The last TLS
-    failure is kept so that the error can say what went wrong.
-    """
-
-    def __init__(self, context: ssl.SSLContext):
-        super().__init__(validate=ssl.CERT_REQUIRED)
-        self.context = context
-        self.failure: ssl.SSLError | None = None
-
-    def wrap_socket(self, connection, do_handshake=False):
-        try:
-            connection.socket = self.context.wrap_socket(
-                connection.socket,
-                server_side=False,
-                do_handshake_on_connect=do_handshake,
-                server_hostname=connection.server.host,
-            )
-        except ssl.SSLError as exc:
-            self.failure = exc
-            raise
-
-
-def _close(conn) -> None:
-    """Unbind, and close the socket ldap3 leaves open when a connection attempt failed."""
-    try:
-        conn.unbind()
-    except LDAPException:
-        pass
-    sock = getattr(conn, "socket", None)
-    if sock is not None:
-        sock.close()
-
-
 class Directory:
     """A service-account connection: `with Directory(settings) as d: d.find_person(…)`."""
 
@@ -208,96 +154,11 @@ class Directory:
         self._conn = None
         self._device_members: set[str] | None = None
 
-    # -- connections --------------------------------------------------------------------
-
-    def _tls(self) -> _VerifiedTls | None:
-        s = self.settings
-        if not (s.url.lower().startswith("ldaps://") or s.start_tls):
-            return None
-        try:
-            context = ssl.create_default_context(cafile=s.ca_file or None)
-        except (OSError, ssl.SSLError) as exc:
-            raise LdapNotConfigured(
-                _l(
-                    "LDAP_CA_FILE (%(path)s) cannot be read as PEM certificates: %(why)s",
-                    path=s.ca_file,
-                    why=exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror or exc,
-                )
-            ) from exc
-        return _VerifiedTls(context)
-
-    def _open(self, user: str, password: str):
-        """An open, bound connection.
-
-        Raises LDAPInvalidCredentialsResult when the directory refuses `user`'s password,
-        LdapError for everything else (configuration, network, TLS).
-        """
-        tls = self._tls()
-        server = ldap3.Server(
-            self.settings.url,
-            tls=tls,
-            connect_timeout=self.settings.timeout,
-            get_info=ldap3.NONE,
-            mode=ldap3.IP_V4_PREFERRED,
-        )
-        conn = ldap3.Connection(
-            server,
-            user=user or None,
-            password=password or None,
-            receive_timeout=self.settings.timeout,
-            raise_exceptions=True,
-            read_only=True,
-            auto_referrals=False,
-        )
-        step = "open"
-        try:
-            conn.open()
-            if self.settings.start_tls:
-                step = "start_tls"
-                conn.start_tls()
-            step = "bind"
-            conn.bind()
-        except LDAPInvalidCredentialsResult:
-            _close(conn)
-            raise
-        except LDAPException as exc:
-            _close(conn)
-            raise self._unavailable(step, tls) from exc
-        except Exception:
-            _close(conn)
-            raise
-        return conn
-
-    def _unavailable(self, step: str, tls: _VerifiedTls | None) -> LdapUnavailable:
-        url = self.settings.url
-        failure = tls.failure if tls is not None else None
-        if isinstance(failure, ssl.SSLCertVerificationError):
-            log.warning("LDAP: the certificate of %s is refused: %s", url, failure)
-            return LdapUnavailable(
-                _l(
-                    "the directory at %(url)s presented a certificate the portal does not "
-                    "trust (%(why)s): give its CA certificate in LDAP_CA_FILE, and use the "
-                    "host name the certificate names in LDAP_URL",
-                    url=url,
-                    why=failure.verify_message or failure.reason,
-                )
-            )
-        if failure is not None:
-            log.warning("LDAP: TLS with %s failed: %s", url, failure)
-            return LdapUnavailable(
-                _l(
-                    "TLS with the directory at %(url)s failed (%(why)s)",
-                    url=url,
-                    why=failure.reason or failure,
-                )
-            )
-        if step == "start_tls":
-            return LdapUnavailable(_l("the directory at %(url)s refused StartTLS", url=url))
-        return LdapUnavailable(f"the directory at {url} cannot be reached")
-
     def __enter__(self) -> Directory:
         try:
-            self._conn = self._open(self.settings.bind_dn, self.settings.bind_password)
+            self._conn = open_connection(
+                self.settings, self.settings.bind_dn, self.settings.bind_password
+            )
         except LDAPInvalidCredentialsResult as exc:
             raise LdapUnavailable(
                 "the directory refused the service account (check LDAP_BIND_DN and "
@@ -307,7 +168,7 @@ class Directory:
 
     def __exit__(self, *exc_info) -> None:
         if self._conn is not None:
-            _close(self._conn)
+            close_connection(self._conn)
             self._conn = None
 
     def _search(self, base: str, ldap_filter: str, attributes: list[str], *, scope=None, limit=0):
@@ -463,10 +324,10 @@ class Directory:
         if not password:
             return False  # an empty password would be an anonymous bind, which "succeeds"
         try:
-            conn = self._open(person.dn, password)
+            conn = open_connection(self.settings, person.dn, password)
         except LDAPInvalidCredentialsResult:
             return False
-        _close(conn)
+        close_connection(conn)
         return True
 
 
