@@ -6,7 +6,15 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Device, MDMCommand, User
+from portal.models import (
+    Device,
+    DeviceStatus,
+    EnrollmentMethod,
+    EnrollmentType,
+    MDMCommand,
+    Platform,
+    User,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -40,3 +48,19 @@ def commands() -> list[tuple[str, dict]]:
     ).all()
     db.session.rollback()
     return [tuple(row) for row in rows]
+
+
+def add_device(email: str, kind: EnrollmentType, platform: Platform, **values) -> int:
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    device = Device(
+        user_id=user.id,
+        name=f"{kind} {platform}",
+        platform=platform,
+        enrollment_type=kind,
+        enrollment_method=EnrollmentMethod.PROFILE,
+        status=values.pop("status", DeviceStatus.ENROLLED),
+        **values,
+    )
+    db.session.add(device)
+    db.session.commit()
+    return device.id

@@ -13,14 +13,13 @@ from portal.models import (
     AuditEvent,
     Device,
     DeviceStatus,
-    EnrollmentMethod,
     EnrollmentType,
     Platform,
     User,
 )
 from tests.conftest import csrf_token
 
-from .conftest import HX, command_count, commands, device_id
+from .conftest import HX, add_device, command_count, commands, device_id
 
 W, U, L, R = Action.WIPE, Action.UNLOCK, Action.LOCK, Action.REMOVE_WORK_DATA
 # SPEC §5: (enrollment type, platform) → the actions Apple allows.
@@ -37,22 +36,6 @@ FORBIDDEN = [
     for kind, allowed in TABLE.items()
     for action in sorted(set(Action) - allowed)  # a stable order: pytest-xdist workers must agree
 ]
-
-
-def add_device(email: str, kind: EnrollmentType, platform: Platform, **values) -> int:
-    user = db.session.scalar(sa.select(User).where(User.email == email))
-    device = Device(
-        user_id=user.id,
-        name=f"{kind} {platform}",
-        platform=platform,
-        enrollment_type=kind,
-        enrollment_method=EnrollmentMethod.PROFILE,
-        status=values.pop("status", DeviceStatus.ENROLLED),
-        **values,
-    )
-    db.session.add(device)
-    db.session.commit()
-    return device.id
 
 
 @pytest.mark.parametrize(("kind", "platform"), list(TABLE))

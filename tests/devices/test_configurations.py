@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from portal.devices import configurations, payloads, service
-from portal.enrollment import pki
 from portal.extensions import db, limiter
 from portal.mdm import connect, plist
 from portal.models import (
@@ -18,15 +17,15 @@ from portal.models import (
     Device,
     DeviceLogEntry,
     DeviceStatus,
-    EnrollmentMethod,
     EnrollmentType,
     MDMCommand,
     Platform,
     User,
 )
 from tests.conftest import csrf_token
+from tests.support.pki import signing_config
 
-from .conftest import command_count, commands, device_id
+from .conftest import add_device, command_count, commands, device_id
 
 OPENSSL = "/usr/bin/openssl"
 PREFIX = "com.example.portal"
@@ -36,15 +35,7 @@ IDENTIFIER = "com.example.portal.configuration.passcode"
 @pytest.fixture(scope="session")
 def signing_pki(tmp_path_factory) -> dict[str, str]:
     """A CA and a profile signing certificate, made once (RSA keys are slow)."""
-    directory = tmp_path_factory.mktemp("configurations-pki")
-    ca = pki.load_or_create_ca(directory, "Test MDM CA")
-    pki.load_or_create_signing_identity(directory, ca, "Test profile signing")
-    return {
-        "MDM_CA_CERT": str(directory / pki.CA_CERT_FILE),
-        "MDM_CA_KEY": str(directory / pki.CA_KEY_FILE),
-        "PROFILE_SIGNING_CERT": str(directory / pki.SIGNING_CERT_FILE),
-        "PROFILE_SIGNING_KEY": str(directory / pki.SIGNING_KEY_FILE),
-    }
+    return signing_config(tmp_path_factory.mktemp("configurations-pki"))
 
 
 @pytest.fixture
@@ -53,22 +44,6 @@ def app(app_factory, signing_pki):
     with app.app_context():
         limiter.reset()
     return app
-
-
-def add_device(email: str, kind: EnrollmentType, platform: Platform, **values) -> int:
-    user = db.session.scalar(sa.select(User).where(User.email == email))
-    device = Device(
-        user_id=user.id,
-        name=f"{kind} {platform}",
-        platform=platform,
-        enrollment_type=kind,
-        enrollment_method=EnrollmentMethod.PROFILE,
-        status=values.pop("status", DeviceStatus.ENROLLED),
-        **values,
-    )
-    db.session.add(device)
-    db.session.commit()
-    return device.id
 
 
 def apply(client, ident: int, preset: str = "work"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.enrollment import pki
 from portal.extensions import limiter
+from tests.support.pki import signing_config
 
 from .support import BASE, DeviceClient, profile_of, secret_of
 
@@ -13,15 +13,7 @@ from .support import BASE, DeviceClient, profile_of, secret_of
 @pytest.fixture(scope="session")
 def mdm_pki(tmp_path_factory) -> dict[str, str]:
     """A CA and signing certificate made once (RSA keys are slow), given by configuration."""
-    directory = tmp_path_factory.mktemp("pki")
-    ca = pki.load_or_create_ca(directory, "Test MDM CA")
-    pki.load_or_create_signing_identity(directory, ca, "Test profile signing")
-    return {
-        "MDM_CA_CERT": str(directory / pki.CA_CERT_FILE),
-        "MDM_CA_KEY": str(directory / pki.CA_KEY_FILE),
-        "PROFILE_SIGNING_CERT": str(directory / pki.SIGNING_CERT_FILE),
-        "PROFILE_SIGNING_KEY": str(directory / pki.SIGNING_KEY_FILE),
-    }
+    return signing_config(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
