@@ -82,7 +82,11 @@ class InstallOutcome:
 
 def client_user_id(user: User) -> str:
     """The stable ID Apple knows this person by (Apple's `clientUserId`)."""
-    return str(uuid.uuid5(_CLIENT_NAMESPACE, f"user:{user.id}"))
+    return client_id_of(user.id)
+
+
+def client_id_of(user_id: int) -> str:
+    return str(uuid.uuid5(_CLIENT_NAMESPACE, f"user:{user_id}"))
 
 
 def apple_client(config) -> AppsAndBooksClient | None:

@@ -17,7 +17,7 @@ from .. import audit
 from ..extensions import db
 from ..models import App, Device, LicenceAssignment, LicenceType, Platform, User, utcnow
 from .client import AppsAndBooksClient
-from .service import client_user_id
+from .service import client_id_of
 
 
 @dataclass
@@ -37,7 +37,7 @@ def _stale_assignments(client: AppsAndBooksClient, apps: dict[str, App]) -> list
     ever = db.session.execute(
         sa.select(LicenceAssignment.user_id, LicenceAssignment.device_id).distinct()
     ).all()
-    users = {client_user_id(db.session.get(User, uid)): uid for uid, _ in ever}
+    users = {client_id_of(uid): uid for uid, _ in ever}  # no query per person
     serials = {
         device.serial_number: device.id
         for device in db.session.scalars(
