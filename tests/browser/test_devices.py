@@ -97,6 +97,8 @@ def test_admin_reads_logs_and_filters_them(page, seeded, live_server, sign_in):
     ids = _seed_devices(seeded)
     sign_in(page, "adam@example.com")
     page.get_by_role("link", name="Devices", exact=True).click()
+    # Wait for the page to load: a change made before htmx has started would go unheard.
+    page.wait_for_url(live_server + "/admin/devices")
     page.get_by_label("Enrollment type").select_option("user")
     rows = page.locator("#device-rows")
     expect(rows).not_to_contain_text("Bob's iPhone")
