@@ -19,10 +19,11 @@ $(MO): portal/translations/fr/LC_MESSAGES/messages.po $(STAMP)
 
 install: $(STAMP) $(MO)
 
+# Every process of the Procfile (web on PORT, default 5000, and the worker); Ctrl-C stops all.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 # The suite runs on every core (pytest-xdist; PYTEST_WORKERS=0 runs it in one process).
 PYTEST_WORKERS ?= auto

@@ -40,9 +40,17 @@ def init_app(flask_app: Flask) -> None:
     @external
     def slack_events():
         """Slack's events, slash commands and button clicks; Bolt checks the signature."""
+        import time
+
         from flask import request
 
-        return handler.handle(request)
+        from portal import metrics
+
+        started = time.perf_counter()
+        try:
+            return handler.handle(request)
+        finally:
+            metrics.SLACK_ACK.observe(time.perf_counter() - started)
 
     csrf.exempt(slack_events)
     flask_app.add_url_rule("/slack/events", "slack_events", slack_events, methods=["POST"])

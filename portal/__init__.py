@@ -21,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     configuration, no network, no threads.
     """
     settings = config_module.load(overrides)
+    config_module.check_production(settings)
     app = Flask(
         __name__,
         instance_path=settings["INSTANCE_PATH"],
@@ -33,6 +34,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    # First: every request gets its id and is measured, whatever the later hooks do.
+    from . import logs, metrics
+
+    logs.init_app(app)
+    metrics.init_app(app)
 
     from .extensions import babel, csrf, db, htmx, limiter, migrate
 
@@ -87,9 +94,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     scim.init_app(app)
 
-    from . import cli
+    from . import cli, worker
 
     cli.init_app(app)
+    worker.init_app(app)
 
     # The Slack assistant: /slack/events only when its token and secret are configured.
     import bot

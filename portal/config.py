@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "testing", "production")
 PUSH_MODES = ("apns", "log")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +36,16 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from exc
 
 
 def database_url(raw: str, base: Path) -> str:
@@ -198,12 +209,31 @@ def load(overrides: dict | None = None) -> dict:
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
         ).rstrip("/"),
+        # The background worker (`flask --app wsgi worker run`): how often it looks for
+        # pushes to send when idle; enrollments started and never finished expire after
+        # this many hours; sent e-mail is kept this many days.
+        "WORKER_POLL_SECONDS": _float("WORKER_POLL_SECONDS", 1.0),
+        "ENROLLMENT_PENDING_HOURS": _int("ENROLLMENT_PENDING_HOURS", 24),
+        "OUTBOX_KEEP_DAYS": _int("OUTBOX_KEEP_DAYS", 30),
+        # Logs: `text` or `json` (one object per line, with request ids).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text").strip().lower() or "text",
+        # GET /metrics without signing in: from these networks, or with this bearer token.
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", "127.0.0.0/8, ::1/128"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # Web processes serving this app on this machine (gunicorn's -w, WEB_CONCURRENCY).
+        "WEB_CONCURRENCY": _int("WEB_CONCURRENCY", 1),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)
     config["MDM_PUSH"] = config["MDM_PUSH"] or ("apns" if production else "log")
     if config["MDM_PUSH"] not in PUSH_MODES:
         raise ConfigError(f"MDM_PUSH must be apns or log, not {config['MDM_PUSH']!r}")
+    if config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}")
+    try:
+        metrics_networks(config["METRICS_ALLOW"])
+    except ValueError as exc:
+        raise ConfigError(f"METRICS_ALLOW: {exc} (give networks like 10.0.0.0/8)") from exc
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"], ROOT)
     backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     if backend == "postgresql":
@@ -212,3 +242,39 @@ def load(overrides: dict | None = None) -> dict:
         options.setdefault("connect_args", {"connect_timeout": 3})
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     return config
+
+
+def metrics_networks(raw: str) -> list:
+    import ipaddress
+
+    return [ipaddress.ip_network(p.strip(), strict=False) for p in raw.split(",") if p.strip()]
+
+
+def production_problems(config: dict, *, workers: int | None = None) -> list[str]:
+    """What makes this configuration unfit for production, each saying what to set."""
+    if config.get("PORTAL_ENV") != "production":
+        return []
+    problems = []
+    if not str(config.get("PUBLIC_BASE_URL", "")).lower().startswith("https://"):
+        problems.append(
+            f"PUBLIC_BASE_URL must be an https:// address in production, not "
+            f"{config.get('PUBLIC_BASE_URL')!r}: Apple devices enroll and check in over HTTPS "
+            "only. Put a TLS proxy in front of the portal and set PUBLIC_BASE_URL to its "
+            "https:// address."
+        )
+    workers = workers if workers is not None else int(config.get("WEB_CONCURRENCY") or 1)
+    storage = str(config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if workers > 1 and storage.startswith("memory://"):
+        problems.append(
+            f"RATELIMIT_STORAGE_URI is {storage!r} (in memory) with {workers} web workers: each "
+            "would count sign-in attempts on its own. Set RATELIMIT_STORAGE_URI to a Redis "
+            "server shared by every worker (redis://host:6379/0)."
+        )
+    return problems
+
+
+def check_production(config: dict, *, workers: int | None = None) -> None:
+    """Refuse to start (ConfigError) with a production configuration that cannot work."""
+    problems = production_problems(config, workers=workers)
+    if problems:
+        raise ConfigError("Refusing to start in production:\n- " + "\n- ".join(problems))

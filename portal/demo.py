@@ -123,6 +123,7 @@ def seed(environment: str, *, devices: bool | None = None) -> list[str]:
         db.session.add(user)
         created.append(f"user {email}")
     if environment != "testing":
+        created += _seed_location_token(org)
         created += _seed_apps()
     if devices is None:
         devices = environment != "testing"
@@ -132,6 +133,31 @@ def seed(environment: str, *, devices: bool | None = None) -> list[str]:
         audit.record(None, "demo.seed", channel="cli", after={"created": created})
     db.session.commit()
     return created
+
+
+def _seed_location_token(org: Organization) -> list[str]:
+    """A location token file for the demo organization, as if uploaded on the Apple setup
+    page: the checklist, the Apps page and the enrollment policy all see the same token (its
+    token is made up, so Apple's Apps and Books service refuses it when asked)."""
+    import base64
+    import json
+    import secrets as random
+
+    from flask import current_app
+
+    from .apple import vpp_token
+
+    if vpp_token.record() is not None:
+        return []
+    expires = datetime.now(UTC) + timedelta(days=365)
+    content = {
+        "orgName": ORG,
+        "token": "demo-" + random.token_urlsafe(24),
+        "expDate": expires.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+    }
+    data = base64.b64encode(json.dumps(content).encode())
+    vpp_token.upload(None, org, data, secret_key=current_app.config["SECRET_KEY"])
+    return ["Apps and Books location token (demo)"]
 
 
 DEMO_APPS = [

@@ -55,6 +55,7 @@ STATUS_LABELS = {
     DeviceStatus.AUTHENTICATED: _l("Authenticated"),
     DeviceStatus.ENROLLED: _l("Enrolled"),
     DeviceStatus.UNENROLLED: _l("Unenrolled"),
+    DeviceStatus.EXPIRED: _l("Never finished (expired)"),
 }
 SOURCE_LABELS = {
     UserSource.LOCAL: _l("Local account"),

@@ -60,11 +60,22 @@ def _days_left(when: datetime, now: datetime) -> int:
 
 def warnings(org: Organization | None, now: datetime | None = None) -> list[Notice]:
     """Expired or soon-expiring push certificate and location token."""
+    push = push_cert.record()
+    not_after = push.not_after if push is not None and push.certificate_pem else None
+    token = vpp_token.record() if org is not None else None
+    return expiry_notices(not_after, token.expires_at if token is not None else None, now)
+
+
+def expiry_notices(
+    push_not_after: datetime | None,
+    token_expires_at: datetime | None,
+    now: datetime | None = None,
+) -> list[Notice]:
+    """The notices for an uploaded push certificate and location token ending at these dates."""
     now = now or datetime.now(UTC)
     notices: list[Notice] = []
-    push = push_cert.record()
-    if push is not None and push.certificate_pem and push.not_after:
-        if push.not_after <= now:
+    if push_not_after is not None:
+        if push_not_after <= now:
             notices.append(
                 Notice(
                     "push_certificate_expired",
@@ -72,16 +83,16 @@ def warnings(org: Organization | None, now: datetime | None = None) -> list[Noti
                     severity="error",
                 )
             )
-        elif push.not_after - now <= WARN_BEFORE:
-            days = _days_left(push.not_after, now)
+        elif push_not_after - now <= WARN_BEFORE:
+            days = _days_left(push_not_after, now)
             notices.append(
                 Notice(
                     "push_certificate_expiring",
                     _("The MDM push certificate expires in %(days)d days.", days=days),
                 )
             )
-    expires = org.vpp_token_expires_at if org is not None else None
-    if org is not None and org.vpp_token_organization and expires:
+    expires = token_expires_at
+    if expires:
         if expires <= now:
             notices.append(
                 Notice(
@@ -115,9 +126,12 @@ def checklist(org: Organization, locale: str = "en", now: datetime | None = None
     token = vpp_token.record()
     reason = policy.org_reason(enrollment.org_facts(org))
     push_ok = bool(push and push.certificate_pem and push.not_after and push.not_after > now)
+    # Done only with a token file uploaded (the Apps page and Apple's service need it).
     token_ok = bool(
-        org.vpp_token_organization
-        and (org.vpp_token_expires_at is None or org.vpp_token_expires_at > now)
+        token is not None
+        and token.token
+        and org.vpp_token_organization
+        and (token.expires_at is None or token.expires_at > now)
     )
     return Checklist(
         push=push,

@@ -118,6 +118,24 @@ def end_session(token: str | None) -> None:
         db.session.commit()
 
 
+def end_expired_sessions(
+    *, idle: timedelta, maximum: timedelta, now: datetime | None = None
+) -> int:
+    """End every session past its idle or maximum time (the worker's job); the caller commits.
+
+    `load_session` refuses them anyway: this keeps the table to live sessions."""
+    now = now or utcnow()
+    return db.session.execute(
+        sa.update(UserSession)
+        .where(
+            UserSession.ended_at.is_(None),
+            sa.or_(UserSession.last_seen_at < now - idle, UserSession.created_at < now - maximum),
+        )
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def end_all_sessions(user: User) -> None:
     """Sign a user out everywhere (disabled accounts, password changes)."""
     db.session.execute(

@@ -100,7 +100,12 @@ def can_act(actor: User, device: Device) -> bool:
 
 
 def devices_of(user: User) -> list[Device]:
-    query = sa.select(Device).where(Device.user_id == user.id).order_by(Device.id)
+    """The person's devices, except enrollments that were started and never finished."""
+    query = (
+        sa.select(Device)
+        .where(Device.user_id == user.id, Device.status != DeviceStatus.EXPIRED)
+        .order_by(Device.id)
+    )
     return list(db.session.scalars(query))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -33,6 +33,7 @@ __all__ = [
     "IllegalTransition",
     "LifecycleError",
     "enrollment_status",
+    "expire_pending",
     "hash_secret",
     "log",
     "new_secret",
@@ -41,17 +42,24 @@ __all__ = [
 ]
 
 ALLOWED: dict[DeviceStatus, frozenset[DeviceStatus]] = {
-    DeviceStatus.INVITED: frozenset({DeviceStatus.PROFILE_DOWNLOADED}),
+    DeviceStatus.INVITED: frozenset({DeviceStatus.PROFILE_DOWNLOADED, DeviceStatus.EXPIRED}),
     # Downloading again while nothing has checked in yet: a fresh secret, same device.
     DeviceStatus.PROFILE_DOWNLOADED: frozenset(
-        {DeviceStatus.PROFILE_DOWNLOADED, DeviceStatus.AUTHENTICATED}
+        {DeviceStatus.PROFILE_DOWNLOADED, DeviceStatus.AUTHENTICATED, DeviceStatus.EXPIRED}
     ),
     # A device may remove the profile between Authenticate and TokenUpdate.
-    DeviceStatus.AUTHENTICATED: frozenset({DeviceStatus.ENROLLED, DeviceStatus.UNENROLLED}),
+    DeviceStatus.AUTHENTICATED: frozenset(
+        {DeviceStatus.ENROLLED, DeviceStatus.UNENROLLED, DeviceStatus.EXPIRED}
+    ),
     DeviceStatus.ENROLLED: frozenset({DeviceStatus.UNENROLLED}),
     DeviceStatus.UNENROLLED: frozenset(),
+    DeviceStatus.EXPIRED: frozenset(),
 }
 PENDING = (DeviceStatus.INVITED, DeviceStatus.PROFILE_DOWNLOADED)
+# Started, not finished: what `expire_pending` ends once it has waited too long.
+UNFINISHED = (DeviceStatus.INVITED, DeviceStatus.PROFILE_DOWNLOADED, DeviceStatus.AUTHENTICATED)
+# Gone from the person's own lists: left management, or never got there.
+ENDED = (DeviceStatus.UNENROLLED, DeviceStatus.EXPIRED)
 
 
 class LifecycleError(Exception):
@@ -115,7 +123,13 @@ def transition(
         raise IllegalTransition(device, target, action)
     device.status = target
     if target is DeviceStatus.ENROLLED:
+        from .. import metrics
+
         device.enrolled_at = now
+        metrics.enrolled(
+            EnrollmentType(device.enrollment_type).value,
+            EnrollmentMethod(device.enrollment_method).value,
+        )
     elif target is DeviceStatus.UNENROLLED:
         device.unenrolled_at = now
         licences.release_for_device(device, now=now)
@@ -198,6 +212,7 @@ _STEPS = {
     DeviceStatus.AUTHENTICATED: 2,
     DeviceStatus.ENROLLED: 3,
     DeviceStatus.UNENROLLED: 0,
+    DeviceStatus.EXPIRED: 0,
 }
 
 
@@ -233,7 +248,7 @@ def enrollment_status(user: User, *, platform: str | None = None) -> EnrollmentS
     query = sa.select(Device).where(Device.user_id == user.id)
     if platform:
         query = query.where(Device.platform == Platform(platform))
-    active = query.where(Device.status != DeviceStatus.UNENROLLED)
+    active = query.where(Device.status.not_in(ENDED))
     device = db.session.scalar(active.order_by(Device.id.desc()).limit(1))
     if device is None:
         device = db.session.scalar(query.order_by(Device.id.desc()).limit(1))
@@ -254,3 +269,37 @@ def enrollment_status(user: User, *, platform: str | None = None) -> EnrollmentS
         last_checkin_at=device.last_checkin_at,
         changed_at=changed_at,
     )
+
+
+def expire_pending(*, older_than: timedelta, now: datetime | None = None) -> list[Device]:
+    """End enrollments started and never finished: no step for `older_than` (profile
+    downloaded, no check-in). Each moves to `expired` with a device-log entry and its check-in
+    secret forgotten (a late check-in is refused). The caller commits."""
+    now = now or utcnow()
+    cutoff = now - older_than
+    recent_step = (
+        sa.select(DeviceLogEntry.id)
+        .where(DeviceLogEntry.device_id == Device.id, DeviceLogEntry.created_at >= cutoff)
+        .exists()
+    )
+    stale = list(
+        db.session.scalars(
+            sa.select(Device).where(
+                Device.status.in_(UNFINISHED),
+                Device.created_at < cutoff,
+                sa.or_(Device.last_checkin_at.is_(None), Device.last_checkin_at < cutoff),
+                ~recent_step,
+            )
+        )
+    )
+    hours = round(older_than / timedelta(hours=1))
+    for device in stale:
+        transition(
+            device,
+            DeviceStatus.EXPIRED,
+            action="enrollment.expired",
+            details={"after_hours": hours},
+            now=now,
+        )
+        device.checkin_secret_hash = None
+    return stale

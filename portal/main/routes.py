@@ -30,7 +30,25 @@ def set_locale():
 @bp.get("/healthz")
 @public
 def healthz():
-    """200 when the database answers, 503 when it does not."""
-    healthy, details = health.check()
-    body = {"status": "ok" if healthy else "unavailable", **details}
-    return jsonify(body), 200 if healthy else 503
+    """ok or degraded (200: the portal serves), down (503: it cannot), with details."""
+    status, details = health.check()
+    body = {"status": status, **details}
+    return jsonify(body), 503 if status == health.DOWN else 200
+
+
+@bp.get("/metrics")
+@public
+def metrics_page():
+    """Prometheus metrics: from METRICS_ALLOW networks, with METRICS_TOKEN, or as an admin."""
+    from .. import metrics
+
+    if not metrics.request_allowed() and not (
+        current_user.is_authenticated and current_user.has_role(Role.ADMIN)
+    ):
+        return (
+            "Metrics are available from the networks in METRICS_ALLOW, with "
+            "Authorization: Bearer <METRICS_TOKEN>, or to a signed-in admin.\n",
+            403,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
+    return metrics.response()

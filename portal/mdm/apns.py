@@ -28,7 +28,8 @@ from ..apple import push_cert, secrets
 from ..enrollment import lifecycle
 from ..extensions import db
 from ..models import Device
-from .push import LogNotifier, PushTarget
+from . import push
+from .push import LogNotifier, Outcome, PushTarget
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,9 @@ class APNsNotifier:
 
     # --- pushing -------------------------------------------------------------------------
 
-    def notify(self, device: PushTarget) -> None:
+    def notify(self, device: PushTarget) -> Outcome:
         if not device.push_token or not device.push_magic:
-            return
+            return Outcome(push.NO_TOKEN)
         connection = self._connection()
         if connection is None:
             log.warning(
@@ -158,12 +159,13 @@ class APNsNotifier:
                 device.device_id,
             )
             self.fallback.notify(device)
-            return
+            return Outcome(push.NO_CERTIFICATE)
         client, topic = connection
         result = self.send(client, topic, device)
         if result.status == 200:
             log.info("MDM push sent to device %s (apns-id %s)", device.device_id, result.apns_id)
-        elif result.token_dead:
+            return Outcome(push.SENT, 200)
+        if result.token_dead:
             log.warning(
                 "APNs refused the push token of device %s (%s %s): token cleared",
                 device.device_id,
@@ -171,24 +173,27 @@ class APNsNotifier:
                 result.reason,
             )
             self._forget_token(device, result)
-        elif result.status is None:
+            return Outcome(push.TOKEN_DEAD, result.status, result.reason)
+        if result.status is None:
             log.warning("No answer from APNs: push to device %s not sent", device.device_id)
-        elif result.status == 429 or result.status >= 500:
+            return Outcome(push.UNREACHABLE)
+        if result.status == 429 or result.status >= 500:
             log.warning(
                 "APNs busy (%s %s): push to device %s not sent",
                 result.status,
                 result.reason,
                 device.device_id,
             )
-        else:
-            # 403: certificate problems (revoked, wrong environment); 400: e.g. a topic the
-            # certificate does not cover. Nothing to do per device: the admin must look.
-            log.error(
-                "APNs refused the push to device %s: %s %s",
-                device.device_id,
-                result.status,
-                result.reason,
-            )
+            return Outcome(push.BUSY, result.status, result.reason)
+        # 403: certificate problems (revoked, wrong environment); 400: e.g. a topic the
+        # certificate does not cover. Nothing to do per device: the admin must look.
+        log.error(
+            "APNs refused the push to device %s: %s %s",
+            device.device_id,
+            result.status,
+            result.reason,
+        )
+        return Outcome(push.REFUSED, result.status, result.reason)
 
     def send(self, client: httpx.Client, topic: str, device: PushTarget) -> PushResult:
         headers = {

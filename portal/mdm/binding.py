@@ -70,6 +70,8 @@ def bind(*, bearer: str | None, secret: str | None, now: datetime | None = None)
         raise Unauthenticated("no_credentials")
     if device.status == DeviceStatus.UNENROLLED:
         raise Forbidden("device_unenrolled", device=device)
+    if device.status == DeviceStatus.EXPIRED:
+        raise Forbidden("enrollment_expired", device=device)
     if device.enrollment_method == EnrollmentMethod.ACCOUNT_DRIVEN and token is None:
         # The sign-in that created this enrollment was revoked: the secret alone is not enough.
         if not tokens.live_for_device(device, now):

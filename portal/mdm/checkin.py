@@ -221,4 +221,7 @@ def handle(device: Device, message: Message, now: datetime) -> str:
     if handler is None:
         raise Malformed("MessageType_unknown", device=device)
     handler(device, message, now)
+    from .. import metrics
+
+    metrics.checkin(kind)
     return kind

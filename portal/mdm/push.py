@@ -1,8 +1,11 @@
-"""Waking devices up: a small notifier interface, and pushes sent only after commit.
+"""Waking devices up: pushes queued with the command, sent by the background worker.
 
-`notify_after_commit(device)` remembers the device in the database session; once the
-transaction that queued its command commits, the app's notifier is told (a device woken
-before the commit could ask for its command and find nothing).
+`notify_after_commit(device)` remembers the device in the database session; when that
+transaction commits, one `PushRequest` row per device is written in it (a device with
+several commands waiting, or pushed twice before the worker came by, gets one push). The
+worker (`deliver`) leases a batch of rows, sends the pushes and deletes the rows: a request
+that queues commands for a thousand devices returns at once, and several workers never push
+the same device for the same request. Nothing is queued when the transaction rolls back.
 
 The notifier is chosen by MDM_PUSH: `apns` sends real pushes (portal/mdm/apns.py), `log`
 only logs them (development and tests).
@@ -11,25 +14,47 @@ only logs them (development and tests).
 from __future__ import annotations
 
 import logging
-from collections import deque
-from dataclasses import dataclass
+import secrets
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from flask import Flask, current_app, has_app_context
+import sqlalchemy as sa
+from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Device
+from ..models import Device, PushRequest, utcnow
 
 log = logging.getLogger(__name__)
 EXTENSION = "mdm_notifier"
 _PENDING = "mdm_push_pending"
 
+# What a push came to. `sent` and `logged` are done; `unreachable` and `busy` are tried
+# again later; `refused` means APNs will not take pushes from us (certificate, topic): an
+# admin must look; `token_dead` clears the device's token; `no_certificate` logs it.
+SENT, LOGGED, TOKEN_DEAD, UNREACHABLE, BUSY, REFUSED, NO_CERTIFICATE, NO_TOKEN = (
+    "sent",
+    "logged",
+    "token_dead",
+    "unreachable",
+    "busy",
+    "refused",
+    "no_certificate",
+    "no_token",
+)
+RETRY = frozenset({UNREACHABLE, BUSY})
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(seconds=30)
+
 
 @dataclass(frozen=True)
 class PushTarget:
-    """What a push needs, copied from the device (the row is expired after commit)."""
+    """What a push needs, copied from the device."""
 
     device_id: int
     topic: str | None
@@ -37,8 +62,17 @@ class PushTarget:
     push_magic: str | None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A push's result: one of the constants above, and APNs' answer when it refused."""
+
+    kind: str
+    status: int | None = None
+    reason: str | None = None
+
+
 class Notifier(Protocol):
-    def notify(self, device: PushTarget) -> None:
+    def notify(self, device: PushTarget) -> Outcome:
         """Ask the device to connect to the portal (an APNs MDM push)."""
 
 
@@ -48,11 +82,12 @@ class LogNotifier:
     def __init__(self) -> None:
         self.sent: deque[PushTarget] = deque(maxlen=1000)  # the latest, for tests and shells
 
-    def notify(self, device: PushTarget) -> None:
+    def notify(self, device: PushTarget) -> Outcome:
         self.sent.append(device)
         log.info(
             "MDM push not sent (development): device %s, topic %s", device.device_id, device.topic
         )
+        return Outcome(LOGGED)
 
 
 def notifier(app: Flask | None = None) -> Notifier:
@@ -64,29 +99,197 @@ def notify_after_commit(device: Device) -> None:
     """Push to `device` once the current transaction commits (nothing if it rolls back)."""
     if not device.push_token:
         return
-    target = PushTarget(device.id, device.topic, device.push_token, device.push_magic)
-    db.session().info.setdefault(_PENDING, {})[device.id] = target
+    db.session().info.setdefault(_PENDING, set()).add(device.id)
 
 
-def _after_commit(session: Session) -> None:
+def _insert(dialect: str):
+    if dialect == "postgresql":
+        return postgresql.insert(PushRequest)
+    if dialect == "sqlite":
+        return sqlite.insert(PushRequest)
+    raise NotImplementedError(f"push queue on {dialect}")
+
+
+def _before_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if not pending or not has_app_context():
+    if not pending:
         return
-    sender = notifier()
-    # The committed session can run no more SQL until this hook returns: a new app context
-    # gives the notifier a session of its own (to read the certificate, forget dead tokens).
-    with current_app.app_context():
-        for target in pending.values():
-            try:
-                sender.notify(target)
-            except Exception:
-                # A push is a nudge: the device also connects on its own; never fail the commit.
-                log.exception("MDM push to device %s failed", target.device_id)
-                db.session.rollback()
+    now = utcnow()
+    insert = _insert(session.get_bind().dialect.name)
+    # A device already waiting: the row is kept and marked as queued again (a worker holding
+    # it pushes once more after its own push, so the new command is never missed).
+    statement = insert.on_conflict_do_update(
+        index_elements=[PushRequest.device_id],
+        set_={
+            "queued_at": insert.excluded.queued_at,
+            "next_attempt_at": insert.excluded.next_attempt_at,
+            "attempts": 0,
+        },
+    )
+    rows = [
+        {"device_id": device_id, "queued_at": now, "next_attempt_at": now, "attempts": 0}
+        for device_id in sorted(pending)
+    ]
+    session.execute(statement, rows)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+# -- the worker's side -----------------------------------------------------------------------
+
+
+@dataclass
+class PushBatch:
+    claimed: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    refusal: Outcome | None = None  # APNs refused for a reason no device can fix
+
+    @property
+    def sent(self) -> int:
+        return self.outcomes[SENT] + self.outcomes[LOGGED]
+
+
+def waiting(now: datetime | None = None) -> int:
+    """How many devices wait for a push."""
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(PushRequest)) or 0)
+
+
+def _due(now: datetime):
+    return sa.and_(
+        PushRequest.next_attempt_at <= now,
+        sa.or_(PushRequest.claimed_until.is_(None), PushRequest.claimed_until < now),
+    )
+
+
+def claim(worker: str, *, limit: int, lease: timedelta, now: datetime | None = None):
+    """Lease up to `limit` due push requests; returns (token, rows). Commits."""
+    now = now or utcnow()
+    token = f"{worker[:40]}:{secrets.token_hex(8)}"
+    pick = (
+        sa.select(PushRequest.device_id)
+        .where(_due(now))
+        .order_by(PushRequest.queued_at, PushRequest.device_id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = list(db.session.scalars(pick.with_for_update(skip_locked=True)))
+        target = PushRequest.device_id.in_(ids) if ids else sa.false()
+    else:
+        target = PushRequest.device_id.in_(pick.scalar_subquery())
+    db.session.execute(
+        sa.update(PushRequest)
+        .where(target, _due(now))
+        .values(claimed_until=now + lease, claimed_by=token)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    rows = db.session.execute(
+        sa.select(
+            PushRequest.device_id,
+            PushRequest.queued_at,
+            PushRequest.attempts,
+            Device.topic,
+            Device.push_token,
+            Device.push_magic,
+        )
+        .join(Device, Device.id == PushRequest.device_id)
+        .where(PushRequest.claimed_by == token)
+        .order_by(PushRequest.queued_at, PushRequest.device_id)
+    ).all()
+    db.session.rollback()  # end the read transaction
+    return token, rows
+
+
+def deliver(
+    worker: str,
+    *,
+    limit: int = 500,
+    lease: timedelta = timedelta(minutes=2),
+    send_time: float = 10.0,
+    sender: Notifier | None = None,
+    now: datetime | None = None,
+) -> PushBatch:
+    """Send one batch of queued pushes. Each device is pushed once per lease.
+
+    A push that could not reach APNs (or found it busy) is tried again after RETRY_AFTER,
+    at most MAX_ATTEMPTS times (the device also connects on its own). No push is started
+    unless it can finish within the lease; the rest of the batch is given back.
+    """
+    from .. import metrics
+
+    now = now or utcnow()
+    sender = sender or notifier()
+    batch = PushBatch()
+    token, rows = claim(worker, limit=limit, lease=lease, now=now)
+    batch.claimed = len(rows)
+    if not rows:
+        return batch
+    deadline = time.monotonic() + lease.total_seconds() - min(send_time, lease.total_seconds() / 2)
+    done: list[dict] = []
+    retry: list[dict] = []
+    given_back: list[int] = []
+    for row in rows:
+        if time.monotonic() >= deadline:
+            given_back.append(row.device_id)
+            continue
+        target = PushTarget(row.device_id, row.topic, row.push_token, row.push_magic)
+        if not target.push_token or not target.push_magic:
+            outcome = Outcome(NO_TOKEN)
+        else:
+            try:
+                outcome = sender.notify(target) or Outcome(SENT)
+            except Exception:  # a push is a nudge: one failure never stops the batch
+                log.exception("MDM push to device %s failed", row.device_id)
+                db.session.rollback()
+                outcome = Outcome(UNREACHABLE)
+        batch.outcomes[outcome.kind] += 1
+        metrics.push_sent(outcome.kind)
+        if outcome.kind == REFUSED:
+            batch.refusal = outcome
+        key = {"d": row.device_id, "q": row.queued_at, "t": token}
+        if outcome.kind in RETRY and row.attempts + 1 < MAX_ATTEMPTS:
+            retry.append({**key, "n": now + RETRY_AFTER * (row.attempts + 1)})
+        else:
+            done.append(key)
+    _finish(token, done, retry, given_back)
+    return batch
+
+
+def _finish(token: str, done: list[dict], retry: list[dict], given_back: list[int]) -> None:
+    """Delete what was pushed (unless queued again meanwhile), schedule retries, release the
+    rest. One transaction."""
+    held = sa.and_(
+        PushRequest.device_id == sa.bindparam("d"),
+        PushRequest.claimed_by == sa.bindparam("t"),
+    )
+    if done:
+        db.session.execute(
+            sa.delete(PushRequest).where(held, PushRequest.queued_at == sa.bindparam("q")),
+            done,
+            execution_options={"synchronize_session": False},
+        )
+    if retry:
+        db.session.execute(
+            sa.update(PushRequest)
+            .where(held, PushRequest.queued_at == sa.bindparam("q"))
+            .values(
+                attempts=PushRequest.attempts + 1,
+                next_attempt_at=sa.bindparam("n"),
+                claimed_until=None,
+            ),
+            retry,
+            execution_options={"synchronize_session": False},
+        )
+    # Queued again while we pushed, or not attempted: due again at once.
+    db.session.execute(
+        sa.update(PushRequest)
+        .where(PushRequest.claimed_by == token, PushRequest.claimed_until.is_not(None))
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def make_notifier(config) -> Notifier:
@@ -99,6 +302,6 @@ def make_notifier(config) -> Notifier:
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault(EXTENSION, make_notifier(app.config))
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
+    if not event.contains(Session, "before_commit", _before_commit):
+        event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_rollback", _after_rollback)

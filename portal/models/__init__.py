@@ -27,6 +27,7 @@ from .mdm import MDMCommand as MDMCommand
 from .org import Organization
 from .outbox import OutboxMessage
 from .user import Group, User, UserSession, group_membership
+from .worker import BackgroundJob, PushRequest, WorkerHeartbeat
 
 __all__ = [
     "AdminNotification",
@@ -35,6 +36,7 @@ __all__ = [
     "LicenceType",
     "AppleIdScheme",
     "AuditEvent",
+    "BackgroundJob",
     "Base",
     "DeliveryStatus",
     "Device",
@@ -53,11 +55,13 @@ __all__ = [
     "OutboxStatus",
     "Platform",
     "PushCertificate",
+    "PushRequest",
     "Role",
     "ScimToken",
     "User",
     "UserSession",
     "UserSource",
+    "WorkerHeartbeat",
     "group_membership",
     "setting_assignment",
     "utcnow",

@@ -62,6 +62,8 @@ class DeviceStatus(StrEnum):
     AUTHENTICATED = "authenticated"
     ENROLLED = "enrolled"
     UNENROLLED = "unenrolled"
+    # Started and never finished (no check-in within ENROLLMENT_PENDING_HOURS).
+    EXPIRED = "expired"
 
 
 class InvitationSender(StrEnum):

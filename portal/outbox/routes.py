@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..access import role_required
 from ..extensions import db
 from ..htmx import render, wants_fragment
-from ..models import OutboxMessage, Role
+from ..models import OutboxMessage, Role, utcnow
 from . import service
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
@@ -18,11 +18,15 @@ bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 @role_required(Role.ADMIN)
 def index():
     """Pending, retrying and dead messages with their attempts and last error."""
+    from ..main import health
+
     messages = service.problems()
+    worker = health.worker_state(health.facts(), utcnow())
     return render(
         "outbox/admin.html",
         "outbox/_rows.html",
         messages=messages,
+        worker_stopped=not worker["ok"],
         refusals=_refusals(messages),
         counts=service.counts(),
         max_attempts=current_app.config["OUTBOX_MAX_ATTEMPTS"],

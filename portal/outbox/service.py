@@ -281,6 +281,30 @@ def release(message_ids: list[int], token: str | None = None) -> None:
     db.session.commit()
 
 
+def purge(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete messages sent or cancelled more than `older_than` ago (waiting and given-up
+    ones stay for admins). The caller commits."""
+    now = now or utcnow()
+    cutoff = now - older_than
+    done = sa.or_(
+        sa.and_(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at < cutoff),
+        sa.and_(OutboxMessage.status == OutboxStatus.CANCELLED, OutboxMessage.created_at < cutoff),
+    )
+    from ..models import Invitation
+
+    gone = sa.select(OutboxMessage.id).where(done).scalar_subquery()
+    # SQLite does not enforce the foreign key's ON DELETE SET NULL: say it here.
+    db.session.execute(
+        sa.update(Invitation)
+        .where(Invitation.outbox_message_id.in_(gone))
+        .values(outbox_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(
+        sa.delete(OutboxMessage).where(done).execution_options(synchronize_session=False)
+    ).rowcount
+
+
 # -- admin -----------------------------------------------------------------------------------
 
 
