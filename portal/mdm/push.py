@@ -259,35 +259,31 @@ def deliver(
 
 def _finish(token: str, done: list[dict], retry: list[dict], given_back: list[int]) -> None:
     """Delete what was pushed (unless queued again meanwhile), schedule retries, release the
-    rest. One transaction."""
+    rest. One transaction; plain table statements, run once per row (executemany)."""
+    table = PushRequest.__table__
     held = sa.and_(
-        PushRequest.device_id == sa.bindparam("d"),
-        PushRequest.claimed_by == sa.bindparam("t"),
+        table.c.device_id == sa.bindparam("d"),
+        table.c.claimed_by == sa.bindparam("t"),
+        table.c.queued_at == sa.bindparam("q"),
     )
     if done:
-        db.session.execute(
-            sa.delete(PushRequest).where(held, PushRequest.queued_at == sa.bindparam("q")),
-            done,
-            execution_options={"synchronize_session": False},
-        )
+        db.session.execute(sa.delete(table).where(held), done)
     if retry:
         db.session.execute(
-            sa.update(PushRequest)
-            .where(held, PushRequest.queued_at == sa.bindparam("q"))
+            sa.update(table)
+            .where(held)
             .values(
-                attempts=PushRequest.attempts + 1,
+                attempts=table.c.attempts + 1,
                 next_attempt_at=sa.bindparam("n"),
                 claimed_until=None,
             ),
             retry,
-            execution_options={"synchronize_session": False},
         )
     # Queued again while we pushed, or not attempted: due again at once.
     db.session.execute(
-        sa.update(PushRequest)
-        .where(PushRequest.claimed_by == token, PushRequest.claimed_until.is_not(None))
+        sa.update(table)
+        .where(table.c.claimed_by == token, table.c.claimed_until.is_not(None))
         .values(claimed_until=None)
-        .execution_options(synchronize_session=False)
     )
     db.session.commit()
 

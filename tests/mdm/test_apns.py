@@ -21,7 +21,7 @@ from portal.apple import push_cert
 from portal.extensions import db, limiter
 from portal.mdm import apns as apns_module
 from portal.mdm import commands, push
-from portal.models import DeviceLogEntry, MDMCommand, User
+from portal.models import DeviceLogEntry, MDMCommand, PushRequest, User
 from tests.apple import helpers
 from tests.conftest import Auth, csrf_token
 from tests.support.apns import APNsStandIn
@@ -103,10 +103,18 @@ def iphone(topic, device_for):
     return device
 
 
+def deliver(app) -> push.PushBatch:
+    """One pass of the background worker over the queued pushes."""
+    with app.app_context():
+        return push.deliver("test-worker")
+
+
 def queue_and_commit(app, request_type: str = "ProfileList") -> None:
+    """Queue a command (its push is queued with it), then let the worker push."""
     with app.app_context():
         commands.queue(only_device(ALICE), request_type, actor=None, channel="system")
         db.session.commit()
+    deliver(app)
 
 
 def device_state(app) -> tuple[str | None, list[tuple[str, dict]]]:
@@ -120,12 +128,15 @@ def device_state(app) -> tuple[str | None, list[tuple[str, dict]]]:
         return device.push_token, [tuple(entry) for entry in entries]
 
 
-def test_a_queued_command_is_pushed_once_after_commit_over_http2(seeded, apns, topic, iphone):
+def test_a_queued_command_is_pushed_once_by_the_worker_over_http2(seeded, apns, topic, iphone):
     with seeded.app_context():
         commands.queue(only_device(ALICE), "ProfileList", actor=None, channel="system")
-        db.session.flush()
-        assert apns.requests == []  # not before the commit
+        commands.queue(only_device(ALICE), "DeviceLock", actor=None, channel="system")
         db.session.commit()
+    assert apns.requests == []  # the request that queued it does not push
+    batch = deliver(seeded)
+    assert (batch.claimed, batch.outcomes["sent"]) == (1, 1)  # two commands, one push
+    assert deliver(seeded).claimed == 0
     (request,) = apns.requests
     assert (request.method, request.path) == ("POST", f"/3/device/{TOKEN}")
     assert request.protocol == "h2"
@@ -159,6 +170,8 @@ def test_nothing_is_pushed_when_the_transaction_rolls_back(seeded, apns, iphone)
         commands.queue(only_device(ALICE), "ProfileList", actor=None, channel="system")
         db.session.rollback()
         db.session.commit()  # an empty commit afterwards sends nothing either
+        assert db.session.scalars(sa.select(PushRequest)).all() == []
+    assert deliver(seeded).claimed == 0
     assert apns.requests == []
 
 
@@ -225,13 +238,23 @@ def test_an_unreachable_apns_does_not_break_the_admin_action(
         elapsed = time.monotonic() - started
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.location.endswith(f"/admin/devices/{device_id}")
-    assert elapsed < 10  # bounded by APNS_TIMEOUT (2 s), not hanging
+    assert elapsed < 2  # the push is the worker's business
     with seeded.app_context():
         queued = db.session.scalars(sa.select(MDMCommand.request_type)).all()
     assert queued == ["DeviceLock"]
+    with caplog.at_level(logging.WARNING, logger="portal.mdm.apns"):
+        started = time.monotonic()
+        batch = deliver(seeded)
+        assert time.monotonic() - started < 10  # bounded by APNS_TIMEOUT (2 s), not hanging
+    assert batch.outcomes == {"unreachable": 1}
     assert device_state(seeded)[0] == TOKEN
     assert "No answer from APNs" in caplog.text
     assert apns.requests == []
+    # Tried again later (the device also connects on its own).
+    with seeded.app_context():
+        (waiting,) = db.session.scalars(sa.select(PushRequest)).all()
+        assert (waiting.attempts, waiting.claimed_until) == (1, None)
+        assert waiting.next_attempt_at > helpers.NOW
 
 
 def test_without_a_certificate_pushes_are_logged_with_a_warning(seeded, apns, device_for, caplog):
