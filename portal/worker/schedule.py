@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..extensions import db
 from ..models import BackgroundJob, WorkerHeartbeat, utcnow
@@ -22,12 +22,16 @@ DETAIL_MAX = 2000
 
 
 def _ensure(name: str, now: datetime) -> None:
+    """The job's row exists; ends the transaction (a write that follows starts its own, so
+    SQLite never has to upgrade a read lock while another worker writes)."""
     if db.session.get(BackgroundJob, name) is None:
         try:
-            with db.session.begin_nested():
-                db.session.add(BackgroundJob(name=name, next_run_at=now, runs=0, failures=0))
-        except IntegrityError:
-            pass  # another worker added it first
+            db.session.add(BackgroundJob(name=name, next_run_at=now, runs=0, failures=0))
+            db.session.commit()
+        except (IntegrityError, OperationalError):
+            db.session.rollback()  # another worker added it first (or is adding it)
+    else:
+        db.session.rollback()
 
 
 def claim(name: str, worker: str, *, lease: timedelta, now: datetime | None = None) -> str | None:
