@@ -41,7 +41,7 @@ def test_seed_is_idempotent(app, ctx):
 
 def test_seed_is_refused_in_production(app_factory, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "production-secret")
-    app = app_factory(PORTAL_ENV="production")
+    app = app_factory(PORTAL_ENV="production", PUBLIC_BASE_URL="https://portal.example.com")
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code != 0
     assert "never seeded when PORTAL_ENV=production" in result.output

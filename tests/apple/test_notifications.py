@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.apple import vpp_token
+from portal.apple import push_cert, vpp_token
 from portal.directory.service import organization
 from portal.extensions import db
 from portal.invitations import service as invitations
 from portal.models import Invitation, InvitationSender, OutboxMessage, OutboxStatus, User
 
 from . import helpers
+
+
+def _all_set(app):
+    """A push certificate and a location token: the Apple setup needs nothing."""
+    with app.app_context():
+        adam = db.session.scalar(sa.select(User).where(User.email == "adam@example.com"))
+        vpp_token.upload(adam, organization(), helpers.vpptoken("Example Corp"), secret_key="k")
+        data = helpers.pkcs12_file(helpers.new_topic(), b"pw")
+        push_cert.upload(adam, data, "pw", secret_key=app.config["SECRET_KEY"])
+        db.session.commit()
 
 
 def _problems(app):
@@ -37,14 +47,16 @@ def test_the_bell_counts_and_the_page_links_to_the_fix(seeded, client, auth):
     home = client.get("/").get_data(as_text=True)
     assert 'id="notification-bell"' in home
     bell = client.get("/admin/notifications/bell", headers={"HX-Request": "true"})
-    assert '<span class="badge warn" aria-hidden="true">2</span>' in bell.get_data(as_text=True)
+    assert '<span class="badge warn" aria-hidden="true">3</span>' in bell.get_data(as_text=True)
     page = client.get("/admin/notifications").get_data(as_text=True)
+    assert "No MDM push certificate is uploaded" in page
     assert "The Apps and Books location token expires in 5 days." in page
     assert "An e-mail to bob@example.com was not sent: “Enroll your device”." in page
     assert 'href="/admin/apple"' in page and 'href="/admin/outbox"' in page
 
 
 def test_nothing_to_report(seeded, client, auth):
+    _all_set(seeded)
     auth.login("adam@example.com")
     assert "Nothing needs your attention." in client.get("/admin/notifications").get_data(
         as_text=True
@@ -61,6 +73,7 @@ def test_only_admins_get_notifications(seeded, client, auth):
 
 
 def test_a_given_up_invitation_whose_link_was_withdrawn_needs_no_admin(seeded, client, auth):
+    _all_set(seeded)
     with seeded.app_context():
         adam = db.session.scalar(sa.select(User).where(User.email == "adam@example.com"))
         bob = db.session.scalar(sa.select(User).where(User.email == "bob@example.com"))

@@ -31,7 +31,6 @@ from portal.models import (
 from portal.outbox import service as outbox
 from portal.worker import jobs, schedule
 from portal.worker.runner import BackgroundWorker
-from tests.conftest import Auth
 
 
 @pytest.fixture
