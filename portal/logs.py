@@ -23,12 +23,18 @@ from datetime import UTC, datetime
 
 from flask import Flask, Response, g, has_request_context, request
 
-from .access_log import redact
+from . import access_log
+from .invitations import logs as invitation_logs
 
 HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 request_log = logging.getLogger("portal.request")
 _MARK = "_portal_json"
+
+
+def redact(text: str) -> str:
+    """`text` masked as the access logs are: device queries, tokens, secrets, /go links."""
+    return invitation_logs.redact(access_log.redact(text))
 
 
 def current_request_id() -> str | None:
@@ -126,7 +132,8 @@ def _finish(response: Response) -> Response:
         user_id = None
         try:
             if current_user and current_user.is_authenticated:
-                user_id = current_user.get_id()
+                # The user's row id: never get_id() (the session token), e-mail or Apple ID.
+                user_id = current_user.id
         except Exception:  # noqa: S110  (a failed user lookup must not lose the log line)
             pass
         full = request.full_path if request.query_string else request.path
@@ -141,7 +148,7 @@ def _finish(response: Response) -> Response:
                 "path": redact(full),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "user_id": int(user_id) if user_id and str(user_id).isdigit() else user_id,
+                "user_id": user_id,
                 "remote_addr": request.remote_addr,
             },
         )
