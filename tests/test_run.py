@@ -92,7 +92,7 @@ def test_make_run_serves_sends_mail_through_the_worker_and_stops_on_ctrl_c(tmp_p
                 "/login",
                 data={"email": "alice@example.com", "password": "demo-password", "csrf_token": token},
             )
-            assert signed_in.status_code == 302, signed_in.text
+            assert signed_in.status_code == 302, log.read_text()
             page = client.get("/enroll").text
             token = CSRF.search(page).group(1)
             asked = time.monotonic()

@@ -31,6 +31,10 @@ from ..models import utcnow
 log = logging.getLogger("portal.worker")
 
 
+class JobFailed(Exception):
+    """An expected failure (a service away, refused): recorded and logged without a trace."""
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -83,14 +87,16 @@ def sync_apps(config: Mapping) -> str:
     """Apple's Apps and Books licence counts (only with a location token)."""
     from ..apps import service, sync
 
+    from ..apps.client import AppsAndBooksError
+
     client = service.apple_client(config)
     if client is None:
         return "skipped: no Apps and Books location token is uploaded"
     try:
         result = sync.sync(None, client)
-    except Exception:
+    except AppsAndBooksError as exc:
         db.session.rollback()
-        raise
+        raise JobFailed(f"Apple's Apps and Books service: {exc}") from exc
     db.session.commit()
     return (
         f"{len(result.added)} apps added, {len(result.updated)} updated, "

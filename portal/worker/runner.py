@@ -29,8 +29,10 @@ from . import jobs, schedule
 
 log = logging.getLogger("portal.worker")
 
-HEARTBEAT_SECONDS = 10.0
-JOB_CHECK_SECONDS = 5.0
+# Few writes when idle: on SQLite (development) each commit of the worker's can make a web
+# request that read before it fail to write.
+HEARTBEAT_SECONDS = 30.0
+JOB_CHECK_SECONDS = 10.0
 
 
 class BackgroundWorker:
@@ -126,6 +128,10 @@ class BackgroundWorker:
         try:
             detail = job.run(self.app.config)
             ok = True
+        except jobs.JobFailed as exc:
+            db.session.rollback()
+            log.warning("background job %s failed: %s", job.name, exc)
+            detail, ok = str(exc), False
         except Exception as exc:
             db.session.rollback()
             log.exception("background job %s failed", job.name)
