@@ -97,7 +97,7 @@ def test_make_run_serves_sends_mail_through_the_worker_and_stops_on_ctrl_c(tmp_p
             token = CSRF.search(page).group(1)
             asked = time.monotonic()
             sent = client.post("/enroll/link", data={"csrf_token": token})
-            assert sent.status_code == 200, sent.text
+            assert sent.status_code in (200, 302, 303), sent.text
         outbox = instance / "outbox"
         found: list[Path] = []
         while time.monotonic() - asked < 10 and not found:
