@@ -90,7 +90,11 @@ def test_make_run_serves_sends_mail_through_the_worker_and_stops_on_ctrl_c(tmp_p
             token = CSRF.search(client.get("/login").text).group(1)
             signed_in = client.post(
                 "/login",
-                data={"email": "alice@example.com", "password": "demo-password", "csrf_token": token},
+                data={
+                    "email": "alice@example.com",
+                    "password": "demo-password",
+                    "csrf_token": token,
+                },
             )
             assert signed_in.status_code == 302, log.read_text()
             page = client.get("/enroll").text

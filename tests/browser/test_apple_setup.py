@@ -74,16 +74,23 @@ def test_helpdesk_sees_the_checklist_read_only(page, live_server, sign_in):
 
 
 def test_the_bell_leads_to_the_notifications_and_their_fix(seeded, page, live_server, sign_in):
+    from flask import current_app
+
+    from portal.apple import vpp_token
+    from portal.directory.service import organization
+
     with seeded.app_context():
-        org = db.session.scalar(sa.select(Organization))
-        org.vpp_token_expires_at = helpers.NOW + helpers.datetime.timedelta(days=3)
+        data = helpers.vpptoken("Example Corp", days=3)
+        key = current_app.config["SECRET_KEY"]
+        vpp_token.upload(None, organization(), data, secret_key=key)
         db.session.commit()
     sign_in(page, "adam@example.com")
     page.goto(live_server + "/")
     bell = page.locator("#notification-bell")
-    expect(bell.locator(".badge")).to_have_text("1")
+    # The location token expiring, and no push certificate uploaded.
+    expect(bell.locator(".badge")).to_have_text("2")
     bell.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Notifications")
     expect(page.get_by_text("The Apps and Books location token expires in 3 days.")).to_be_visible()
-    page.get_by_role("link", name="Fix it").click()
+    page.locator('[data-code="vpp_token_expiring"]').get_by_role("link", name="Fix it").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Apple setup")
