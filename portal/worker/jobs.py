@@ -86,7 +86,6 @@ def end_sessions(config: Mapping) -> str:
 def sync_apps(config: Mapping) -> str:
     """Apple's Apps and Books licence counts (only with a location token)."""
     from ..apps import service, sync
-
     from ..apps.client import AppsAndBooksError
 
     client = service.apple_client(config)
