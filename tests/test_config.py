@@ -49,3 +49,51 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
     assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
     dev = config.load({"PORTAL_ENV": "development", "INSTANCE_PATH": str(tmp_path)})
     assert dev["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_refuses_an_http_public_base_url(app_factory, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    with pytest.raises(config.ConfigError) as refused:
+        app_factory(PORTAL_ENV="production", PUBLIC_BASE_URL="http://portal.example.com")
+    message = str(refused.value)
+    assert "PUBLIC_BASE_URL must be an https:// address" in message
+    assert "TLS proxy" in message
+
+
+def test_production_refuses_in_memory_rate_limits_with_several_workers(app_factory, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    https = {"PORTAL_ENV": "production", "PUBLIC_BASE_URL": "https://portal.example.com"}
+    with pytest.raises(config.ConfigError, match="Set RATELIMIT_STORAGE_URI to a Redis"):
+        app_factory(**https, RATELIMIT_STORAGE_URI="memory://")
+    app_factory(**https, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")  # starts
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    app_factory(**https, RATELIMIT_STORAGE_URI="memory://")  # one process: its memory is enough
+
+
+def test_development_allows_http_and_memory(app_factory, monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "8")
+    app_factory(PORTAL_ENV="development", PUBLIC_BASE_URL="http://127.0.0.1:5000")
+
+
+def test_gunicorn_refuses_several_workers_with_in_memory_rate_limits(monkeypatch, tmp_path):
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://portal.example.com")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=3))
+    with pytest.raises(SystemExit, match="RATELIMIT_STORAGE_URI is 'memory://'"):
+        settings["on_starting"](server)
+    settings["on_starting"](SimpleNamespace(cfg=SimpleNamespace(workers=1)))
+
+
+def test_bad_log_format_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(config.ConfigError, match="LOG_FORMAT"):
+        config.load({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
