@@ -20,10 +20,13 @@ $(MO): portal/translations/fr/LC_MESSAGES/messages.po $(STAMP)
 install: $(STAMP) $(MO)
 
 # Every process of the Procfile (web on PORT, default 5000, and the worker); Ctrl-C stops all.
+# Their metrics are added up in one directory (prometheus-client's multiprocess mode).
+METRICS_DIR = $${INSTANCE_PATH:-instance}/metrics
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	rm -rf "$(METRICS_DIR)" && mkdir -p "$(METRICS_DIR)"
+	PROMETHEUS_MULTIPROC_DIR="$(METRICS_DIR)" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 # The suite runs on every core (pytest-xdist; PYTEST_WORKERS=0 runs it in one process).
 PYTEST_WORKERS ?= auto

@@ -108,6 +108,10 @@ def test_make_run_serves_sends_mail_through_the_worker_and_stops_on_ctrl_c(tmp_p
             found = [p for p in outbox.glob("*.eml") if "alice@example.com" in p.read_text()]
             time.sleep(0.2)
         assert found, f"no .eml within 10 s:\n{log.read_text()}"
+        # The worker's counts reach the web's /metrics (one multiprocess directory).
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        assert 'portal_outbox_delivered_total{result="sent"}' in metrics, metrics
+        assert 'portal_worker_job_runs_total{job="expire_enrollments",outcome="ok"}' in metrics
         # Ctrl-C in the terminal: SIGINT to the whole foreground process group.
         os.killpg(pgid, signal.SIGINT)
         process.wait(30)
