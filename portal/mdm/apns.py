@@ -84,7 +84,8 @@ class APNsNotifier:
 
     Without a usable certificate (none uploaded, or its key unreadable after a SECRET_KEY
     change) pushes are logged with a warning instead, as the development notifier does.
-    `notify` runs in an app context with a database session of its own (see push.py).
+    `notify` runs in the background worker's app context (see push.py) and returns the
+    push's `Outcome`.
     """
 
     def __init__(

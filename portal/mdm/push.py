@@ -151,7 +151,7 @@ class PushBatch:
         return self.outcomes[SENT] + self.outcomes[LOGGED]
 
 
-def waiting(now: datetime | None = None) -> int:
+def waiting() -> int:
     """How many devices wait for a push."""
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(PushRequest)) or 0)
 
