@@ -131,6 +131,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "device.status.authenticated": ("signed in", "authentifié"),
     "device.status.enrolled": ("enrolled", "inscrit"),
     "device.status.unenrolled": ("unenrolled", "désinscrit"),
+    "device.status.expired": ("never finished (expired)", "jamais terminé (expiré)"),
     "button.resend": ("Resend invitation", "Renvoyer l'invitation"),
     "button.open_portal": ("Open the portal", "Ouvrir le portail"),
     "button.send_link": ("Send me my enrollment link", "M'envoyer mon lien d'inscription"),

@@ -22,6 +22,7 @@ from portal.invitations import service as invitations
 from portal.models import (
     DeliveryStatus,
     Device,
+    DeviceStatus,
     InvitationSender,
     Organization,
     Role,
@@ -127,13 +128,15 @@ def _devices(user: User) -> tuple[list[Device], int]:
     rows = list(
         db.session.scalars(
             sa.select(Device)
-            .where(Device.user_id == user.id)
+            .where(Device.user_id == user.id, Device.status != DeviceStatus.EXPIRED)
             .order_by(newest_first, Device.id.desc())
             .limit(MAX_DEVICES)
         )
     )
     count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Device).where(Device.user_id == user.id)
+        sa.select(sa.func.count())
+        .select_from(Device)
+        .where(Device.user_id == user.id, Device.status != DeviceStatus.EXPIRED)
     )
     return rows, int(count or 0)
 
