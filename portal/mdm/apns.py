@@ -151,18 +151,41 @@ class APNsNotifier:
     # --- pushing -------------------------------------------------------------------------
 
     def notify(self, device: PushTarget) -> Outcome:
-        if not device.push_token or not device.push_magic:
-            return Outcome(push.NO_TOKEN)
+        return self.notify_many([device])[0]
+
+    def notify_many(self, devices: list[PushTarget]) -> list[Outcome]:
+        """Push to every device over the one kept connection; one outcome per device, in
+        order. The certificate is read once for them all.
+
+        One push at a time: pushes sent concurrently from threads made httpx drop and reopen
+        the HTTP/2 connection, and the retry then sent some pushes twice."""
+        outcomes: list[Outcome | None] = [None] * len(devices)
+        todo = []
+        for index, device in enumerate(devices):
+            if not device.push_token or not device.push_magic:
+                outcomes[index] = Outcome(push.NO_TOKEN)
+            else:
+                todo.append(index)
+        if not todo:
+            return outcomes  # type: ignore[return-value]
         connection = self._connection()
         if connection is None:
-            log.warning(
-                "No usable MDM push certificate (Apple setup): push to device %s logged, not sent",
-                device.device_id,
-            )
-            self.fallback.notify(device)
-            return Outcome(push.NO_CERTIFICATE)
+            for index in todo:
+                log.warning(
+                    "No usable MDM push certificate (Apple setup): push to device %s logged, "
+                    "not sent",
+                    devices[index].device_id,
+                )
+                self.fallback.notify(devices[index])
+                outcomes[index] = Outcome(push.NO_CERTIFICATE)
+            return outcomes  # type: ignore[return-value]
         client, topic = connection
-        result = self.send(client, topic, device)
+        for index in todo:
+            result = self.send(client, topic, devices[index])
+            outcomes[index] = self._outcome(devices[index], result)
+        return outcomes  # type: ignore[return-value]
+
+    def _outcome(self, device: PushTarget, result: PushResult) -> Outcome:
         if result.status == 200:
             log.info("MDM push sent to device %s (apns-id %s)", device.device_id, result.apns_id)
             return Outcome(push.SENT, 200)

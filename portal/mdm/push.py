@@ -50,6 +50,9 @@ SENT, LOGGED, TOKEN_DEAD, UNREACHABLE, BUSY, REFUSED, NO_CERTIFICATE, NO_TOKEN =
 RETRY = frozenset({UNREACHABLE, BUSY})
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(seconds=30)
+# Pushes handed to the notifier at a time (it may send them concurrently); the lease is
+# checked between chunks.
+CHUNK = 10
 
 
 @dataclass(frozen=True)
@@ -206,16 +209,17 @@ def deliver(
     worker: str,
     *,
     limit: int = 500,
-    lease: timedelta = timedelta(minutes=2),
-    send_time: float = 10.0,
+    lease: timedelta = timedelta(minutes=5),
+    send_time: float = 60.0,
     sender: Notifier | None = None,
     now: datetime | None = None,
 ) -> PushBatch:
     """Send one batch of queued pushes. Each device is pushed once per lease.
 
     A push that could not reach APNs (or found it busy) is tried again after RETRY_AFTER,
-    at most MAX_ATTEMPTS times (the device also connects on its own). No push is started
-    unless it can finish within the lease; the rest of the batch is given back.
+    at most MAX_ATTEMPTS times (the device also connects on its own). No chunk of pushes is
+    started unless it can finish within the lease (`send_time`: the longest a chunk may
+    take); the rest of the batch is given back.
     """
     from .. import metrics
 
@@ -230,31 +234,46 @@ def deliver(
     done: list[dict] = []
     retry: list[dict] = []
     given_back: list[int] = []
-    for row in rows:
+    many = getattr(sender, "notify_many", None)
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
         if time.monotonic() >= deadline:
-            given_back.append(row.device_id)
+            given_back.extend(row.device_id for row in chunk)
             continue
-        target = PushTarget(row.device_id, row.topic, row.push_token, row.push_magic)
-        if not target.push_token or not target.push_magic:
-            outcome = Outcome(NO_TOKEN)
-        else:
-            try:
-                outcome = sender.notify(target) or Outcome(SENT)
-            except Exception:  # a push is a nudge: one failure never stops the batch
-                log.exception("MDM push to device %s failed", row.device_id)
-                db.session.rollback()
-                outcome = Outcome(UNREACHABLE)
-        batch.outcomes[outcome.kind] += 1
-        metrics.push_sent(outcome.kind)
-        if outcome.kind == REFUSED:
-            batch.refusal = outcome
-        key = {"d": row.device_id, "q": row.queued_at, "t": token}
-        if outcome.kind in RETRY and row.attempts + 1 < MAX_ATTEMPTS:
-            retry.append({**key, "n": now + RETRY_AFTER * (row.attempts + 1)})
-        else:
-            done.append(key)
+        targets = [PushTarget(r.device_id, r.topic, r.push_token, r.push_magic) for r in chunk]
+        try:
+            if many is not None:
+                outcomes = many(targets)
+            else:
+                outcomes = [_one(sender, target) for target in targets]
+        except Exception:  # a push is a nudge: one failure never stops the worker
+            log.exception("MDM pushes to %d devices failed", len(targets))
+            db.session.rollback()
+            outcomes = [Outcome(UNREACHABLE)] * len(targets)
+        for row, outcome in zip(chunk, outcomes, strict=True):
+            outcome = outcome or Outcome(SENT)
+            batch.outcomes[outcome.kind] += 1
+            metrics.push_sent(outcome.kind)
+            if outcome.kind == REFUSED:
+                batch.refusal = outcome
+            key = {"d": row.device_id, "q": row.queued_at, "t": token}
+            if outcome.kind in RETRY and row.attempts + 1 < MAX_ATTEMPTS:
+                retry.append({**key, "n": now + RETRY_AFTER * (row.attempts + 1)})
+            else:
+                done.append(key)
     _finish(token, done, retry, given_back)
     return batch
+
+
+def _one(sender: Notifier, target: PushTarget) -> Outcome:
+    if not target.push_token or not target.push_magic:
+        return Outcome(NO_TOKEN)
+    try:
+        return sender.notify(target)
+    except Exception:  # one device's failure never stops the others
+        log.exception("MDM push to device %s failed", target.device_id)
+        db.session.rollback()
+        return Outcome(UNREACHABLE)
 
 
 def _finish(token: str, done: list[dict], retry: list[dict], given_back: list[int]) -> None:

@@ -45,7 +45,7 @@ class BackgroundWorker:
         poll_seconds: float = 1.0,
         outbox_poll_seconds: float = 5.0,
         push_batch: int = 500,
-        push_lease: timedelta = timedelta(minutes=2),
+        push_lease: timedelta = timedelta(minutes=10),
     ) -> None:
         self.app = app
         self.outbox = outbox
@@ -72,7 +72,7 @@ class BackgroundWorker:
             self.name,
             limit=self.push_batch,
             lease=self.push_lease,
-            send_time=float(self.app.config.get("APNS_TIMEOUT", 10)) * 2 + 1,
+            send_time=self._chunk_time(),
         )
         if batch.claimed:
             counts = ", ".join(f"{kind} {n}" for kind, n in sorted(batch.outcomes.items()))
@@ -84,6 +84,12 @@ class BackgroundWorker:
             else:
                 schedule.record("pushes", ok=True, detail=counts)
         return batch
+
+    def _chunk_time(self) -> float:
+        """The longest one chunk of pushes may take, each push up to two attempts bounded by
+        APNS_TIMEOUT (APNs that does not answer at all: the first attempt of the chunk
+        times out; later ones fail fast on the dead connection, but count them all)."""
+        return push.CHUNK * (2 * float(self.app.config.get("APNS_TIMEOUT", 10)) + 1)
 
     def mail(self, force: bool = False) -> BatchResult | None:
         if self.outbox is None:
