@@ -150,8 +150,8 @@ def queue_many(
             }
         )
         push.notify_after_commit(device)
-    if devices:
-        db.session.execute(sa.insert(MDMCommand), commands)
-        db.session.execute(sa.insert(AuditEvent), events)
-        db.session.execute(sa.insert(DeviceLogEntry), entries)
+    if devices:  # plain table INSERTs (executemany): no ORM bookkeeping per row
+        db.session.execute(sa.insert(MDMCommand.__table__), commands)
+        db.session.execute(sa.insert(AuditEvent.__table__), events)
+        db.session.execute(sa.insert(DeviceLogEntry.__table__), entries)
     return [row["uuid"] for row in commands]
