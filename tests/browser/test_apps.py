@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from portal.apple import notifications
 from portal.extensions import db
 from portal.models import AdminNotification
 from tests.apps.conftest import enrolled
@@ -61,6 +62,8 @@ def test_no_licence_left_reaches_the_bell_and_is_dismissed(
     alices_phone, page, live_server, sign_in, seeded
 ):
     device_id, _alice = alices_phone
+    with seeded.app_context():
+        before = notifications.count()  # the Apple setup's own alerts
     sign_in(page, "adam@example.com")
     page.goto(live_server + "/admin/apps")
     page.get_by_label("Apple ID of the app").fill("1113153706")
@@ -70,13 +73,13 @@ def test_no_licence_left_reaches_the_bell_and_is_dismissed(
     page.goto(f"{live_server}/admin/devices/{device_id}")
     page.get_by_role("button", name="Install", exact=True).click()
     expect(page.get_by_text("No licence left for Microsoft Teams")).to_be_visible()
-    expect(page.locator("#notification-bell .badge")).to_have_text("1")
+    expect(page.locator("#notification-bell .badge")).to_have_text(str(before + 1))
     page.locator("#notification-bell").click()
     item = page.locator('[data-code="licence_none_left"]')
     expect(item).to_contain_text("Alice Martin")
     item.get_by_role("button", name="Dismiss").click()
     expect(page.get_by_text("The notification is dismissed.")).to_be_visible()
-    expect(page.get_by_text("Nothing needs your attention.")).to_be_visible()
+    expect(page.locator('[data-code="licence_none_left"]')).to_have_count(0)
     with seeded.app_context():
         stored = db.session.scalar(sa.select(AdminNotification))
         assert (stored.resolution, stored.resolved_by.email) == ("dismissed", "adam@example.com")
