@@ -57,10 +57,10 @@ def run(count: int = DEVICES) -> int:
             db.session.execute(sa.update(Device).values(topic=topic))
             db.session.commit()
             devices = db.session.scalars(sa.select(Device).order_by(Device.id)).all()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             commands.queue_many(devices, "DeviceLock", actor=adam, channel="web")
             db.session.commit()
-            queued = time.perf_counter() - started
+            queued, cpu = time.perf_counter() - started, time.process_time() - cpu
             started = time.perf_counter()
             sent = 0
             while True:
@@ -71,7 +71,7 @@ def run(count: int = DEVICES) -> int:
             pushed = time.perf_counter() - started
             push.notifier(app).close()
     print(f"\nBulk lock: {count} devices, SQLite, APNs stand-in over HTTP/2\n")
-    print(f"{'queue commands and pushes (request)':<40} {queued:>8.3f} s")
+    print(f"{'queue commands and pushes (request)':<40} {queued:>8.3f} s  ({cpu:.3f} s CPU)")
     print(f"{'worker: send every push':<40} {pushed:>8.3f} s  ({sent / pushed:,.0f} pushes/s)")
     print(f"pushes accepted by the stand-in: {len(apns.requests)} of {count}")
     verdict = "OK" if queued < TARGET_SECONDS else "ABOVE TARGET"
