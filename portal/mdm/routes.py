@@ -26,8 +26,8 @@ from ..enrollment.profile_service import MDMSettings, NoProfileToDownload, Profi
 from ..enrollment.service import EnrollmentInputError
 from ..extensions import client_address, db, limiter
 from ..htmx import render
-from ..models import Role, utcnow
-from . import binding, bp, checkin, connect, enroll, plist
+from ..models import DeviceStatus, Role, utcnow
+from . import binding, bp, checkin, connect, enroll, plist_limits
 from .errors import Conflict, MDMRefusal, TooLarge, Unauthenticated, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,11 @@ log = logging.getLogger(__name__)
 CHECKIN_TYPE = "application/x-apple-aspen-mdm-checkin"
 CONNECT_TYPE = "application/x-apple-aspen-mdm"
 PROFILE_TYPE = "application/x-apple-aspen-config"
-CHECKIN_MAX_BYTES = 64 * 1024
-ENROLL_MAX_BYTES = 64 * 1024
+# Body sizes per endpoint; the other bounds of their plists are in plist_limits.
+CHECKIN_MAX_BYTES = plist_limits.CHECKIN.max_bytes
+ENROLL_MAX_BYTES = plist_limits.ENROLL.max_bytes
 # Command results (app and profile lists with certificates) can be large.
-CONNECT_MAX_BYTES = 4 * 1024 * 1024
+CONNECT_MAX_BYTES = plist_limits.CONNECT.max_bytes
 # Generous: every device behind one NAT shares the budget, and a device talks in bursts.
 DEFAULT_RATE_LIMIT = "600 per minute"
 DEFAULT_REFUSAL_AUDIT_SECONDS = 60
@@ -285,7 +286,7 @@ def checkin_message():
         raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
     body = _read_body(CHECKIN_MAX_BYTES)
     bound = _bind()
-    message = plist.parse_dict(body, limit=CHECKIN_MAX_BYTES)
+    message = plist_limits.parse(body, plist_limits.CHECKIN)
     now = utcnow()
     checkin.handle(bound.device, message, now)
     binding.accepted(bound, token_days=_settings().access_token_days, now=now)
@@ -302,8 +303,15 @@ def connect_report():
         raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
     body = _read_body(CONNECT_MAX_BYTES)
     bound = _bind()
-    report = plist.parse_dict(body, limit=CONNECT_MAX_BYTES)
     now = utcnow()
+    try:
+        report = plist_limits.parse(body, plist_limits.CONNECT)
+    except plist_limits.BeyondBounds as exc:
+        exc.device = bound.device
+        if exc.message is not None and bound.device.status == DeviceStatus.ENROLLED:
+            connect.refuse_result(bound.device, exc.message, exc.reason, now)
+            db.session.commit()
+        raise
     config = current_app.config
     command = connect.handle_report(
         bound.device,
