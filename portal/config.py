@@ -98,6 +98,9 @@ def load(overrides: dict | None = None) -> dict:
         # Rate limits on failed sign-ins: per account, and far higher per client address.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Storage down (Redis unreachable): limits fall back to each process's memory.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 5 minutes"),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT", "100 per 5 minutes"),
         # Behind a load balancer, trust this many proxies for the client address.
@@ -198,6 +201,17 @@ def load(overrides: dict | None = None) -> dict:
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
         ).rstrip("/"),
+        # Request bodies: the largest any route accepts, answered 413 beyond (forms are far
+        # smaller); larger for the Apple uploads and SCIM (a group's member list).
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 512 * 1024),
+        "UPLOAD_MAX_CONTENT_LENGTH": _int("UPLOAD_MAX_CONTENT_LENGTH", 1024 * 1024),
+        "SCIM_MAX_CONTENT_LENGTH": _int("SCIM_MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # A rate-limit storage (Redis) must answer within this many seconds, else the
+        # limits fall back to memory and /healthz reports the storage degraded.
+        "RATELIMIT_STORAGE_TIMEOUT": _int("RATELIMIT_STORAGE_TIMEOUT", 2),
+        # Database unreachable: pages, fragments, JSON and devices get 503 with this
+        # Retry-After (seconds).
+        "DATABASE_RETRY_AFTER": _int("DATABASE_RETRY_AFTER", 30),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)
@@ -205,6 +219,10 @@ def load(overrides: dict | None = None) -> dict:
     if config["MDM_PUSH"] not in PUSH_MODES:
         raise ConfigError(f"MDM_PUSH must be apns or log, not {config['MDM_PUSH']!r}")
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"], ROOT)
+    if config["RATELIMIT_STORAGE_URI"].startswith(("redis", "valkey")):
+        timeout = config["RATELIMIT_STORAGE_TIMEOUT"]
+        options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     if backend == "postgresql":
         # A health check must answer, not hang, when the database is unreachable.

@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..ratelimit import rate_limit_storage_ok
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -32,6 +33,7 @@ def check() -> tuple[bool, dict]:
         details["database"] = {"ok": False, "error": type(exc.orig or exc).__name__}
         return False, details
     details["database"] = {"ok": True, "dialect": db.engine.dialect.name}
+    details["rate_limit_storage"] = {"ok": rate_limit_storage_ok()}
     details["migration"].update(current=current, up_to_date=current == head)
     details["warnings"] = setup_warnings()
     return True, details

@@ -33,4 +33,6 @@ def healthz():
     """200 when the database answers, 503 when it does not."""
     healthy, details = health.check()
     body = {"status": "ok" if healthy else "unavailable", **details}
+    if healthy and not details["rate_limit_storage"]["ok"]:
+        body["status"] = "degraded"  # limits fall back to each process's memory
     return jsonify(body), 200 if healthy else 503

@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
-from .. import access_log, audit
+from .. import access_log, audit, ratelimit
 from ..access import external, public, role_required
 from ..enrollment import profile_service
 from ..enrollment.lifecycle import IllegalTransition
@@ -101,17 +101,13 @@ def _times_refused(reason: str, target: str) -> int:
     """How many times this address got this refusal in the current window (1: the first).
 
     Counted in the rate limiter's storage (shared by the workers when it is Redis); when
-    that storage fails, every refusal counts as a first one and is audited.
+    that storage fails, in this process's memory.
     """
     if not limiter.enabled:
         return 1
     window = int(current_app.config.get("MDM_REFUSAL_AUDIT_SECONDS", DEFAULT_REFUSAL_AUDIT_SECONDS))
     key = "/".join(("mdm-refused", client_address(), request.endpoint or "", reason, target))
-    try:
-        return limiter.storage.incr(key, window)
-    except Exception:  # the audit event matters more than the limiter's storage
-        log.warning("cannot count MDM refusals in the rate limiter's storage", exc_info=True)
-        return 1
+    return ratelimit.incr(key, window)
 
 
 def _audit_refusal(
