@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import AuditEvent, Base, Device, EnrollmentType, Platform
-
 from tests.conftest import csrf_token
 from tests.devices.conftest import add_device
 
