@@ -104,4 +104,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     import bot
 
     bot.init_app(app)
+    errors.route_database_down(app)
     return app

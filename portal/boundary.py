@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
@@ -154,13 +154,18 @@ def check_request() -> None:
     _check_text()
 
 
-def _no_store(response):
+def _finish(response):
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
+    # A 503's own Retry-After (portal.errors), not the rate limiter's window it overwrote.
+    retry_after = g.get("retry_after")
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
     return response
 
 
 def init_app(app: Flask) -> None:
-    """Register before CSRF and the rate limiter: both read the form."""
+    """Register before CSRF and the rate limiter: both read the form (and this module's
+    after-request hook runs after the limiter's)."""
     app.before_request(check_request)
-    app.after_request(_no_store)
+    app.after_request(_finish)

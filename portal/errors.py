@@ -114,8 +114,19 @@ def _database_down(error: Exception):
         response = error_response(503, "The service is briefly unavailable; try again later.")
     else:
         response = current_app.make_response(render_error(503))
-    response.headers["Retry-After"] = retry
+    response.headers["Retry-After"] = g.retry_after = retry
     return response
+
+
+def route_database_down(app: Flask) -> None:
+    """Let the 503 reach blueprints that catch every exception themselves (SCIM answers its
+    own 500s): Flask asks a blueprint's handlers before the app's. Call once every blueprint
+    is registered."""
+    for name, by_code in app.error_handler_spec.items():
+        handlers = by_code.get(None)
+        if name is not None and handlers and Exception in handlers:
+            for exception in DATABASE_DOWN:
+                handlers.setdefault(exception, _database_down)
 
 
 def init_app(app: Flask) -> None:
