@@ -37,14 +37,39 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def private_directory(path: Path) -> Path:
+    """Create `path` and its missing parents readable by their owner only (0700)."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create an empty `path` readable by its owner only (0600), unless it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def database_url(raw: str, base: Path) -> str:
-    """Resolve a relative SQLite path against `base` (the repository root)."""
+    """Resolve a relative SQLite path against `base` (the repository root).
+
+    The development database is created private (folder 0700, file 0600; SQLite gives its
+    -wal and -shm files the database's own permissions): it holds personal data.
+    """
     url = make_url(raw)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         path = Path(url.database)
         if not path.is_absolute():
             path = base / path
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_directory(path.parent)
+            private_file(path)
             url = url.set(database=str(path))
     return url.render_as_string(hide_password=False)
 
@@ -59,7 +84,7 @@ def _secret_key(env: str, instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    private_directory(instance)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -212,6 +237,10 @@ def load(overrides: dict | None = None) -> dict:
         # Database unreachable: pages, fragments, JSON and devices get 503 with this
         # Retry-After (seconds).
         "DATABASE_RETRY_AFTER": _int("DATABASE_RETRY_AFTER", 30),
+        # Enrollment profile downloads: per person, and how long a downloaded profile's
+        # check-in secret is reused by the next download (two tabs, a second try).
+        "PROFILE_DOWNLOAD_LIMIT": os.environ.get("PROFILE_DOWNLOAD_LIMIT", "10 per hour"),
+        "MDM_PROFILE_REUSE_HOURS": _int("MDM_PROFILE_REUSE_HOURS", 24),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

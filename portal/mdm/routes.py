@@ -43,6 +43,8 @@ CONNECT_MAX_BYTES = plist_limits.CONNECT.max_bytes
 # Generous: every device behind one NAT shares the budget, and a device talks in bursts.
 DEFAULT_RATE_LIMIT = "600 per minute"
 DEFAULT_REFUSAL_AUDIT_SECONDS = 60
+# Each download records a decision and signs a profile: a person needs a few.
+DEFAULT_PROFILE_DOWNLOAD_LIMIT = "10 per hour"
 
 device_limit = limiter.shared_limit(
     lambda: current_app.config.get("MDM_RATE_LIMIT", DEFAULT_RATE_LIMIT), scope="mdm-device"
@@ -175,8 +177,19 @@ def _mobileconfig(signed: profile_service.SignedProfile) -> Response:
 # --- the employee's profile download ---------------------------------------------------
 
 
+def _person_key() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.get_id()}"
+    return f"address:{client_address()}"
+
+
 @bp.get("/enroll/profile")
 @role_required(Role.EMPLOYEE)
+@limiter.limit(
+    lambda: current_app.config.get("PROFILE_DOWNLOAD_LIMIT", DEFAULT_PROFILE_DOWNLOAD_LIMIT),
+    key_func=_person_key,
+    scope="profile-download",
+)
 def profile():
     """The enrollment profile for the signed-in person's device (`platform`, `os`)."""
     settings = _settings()
