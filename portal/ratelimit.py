@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 10
 LOG_SECONDS = 60
-LIMITER_LOGGER = "flask-limiter"
+# Loggers that warn about the storage on every request while it is down.
+STORAGE_LOGGERS = ("flask-limiter", __name__)
 
 
 class OncePerMinute(logging.Filter):
@@ -88,7 +89,7 @@ def incr(key: str, expiry: int) -> int:
 
 
 def init_app(app: Flask) -> None:
-    for name in (LIMITER_LOGGER, __name__):
+    for name in STORAGE_LOGGERS:
         logger = logging.getLogger(name)
         if _once not in logger.filters:
             logger.addFilter(_once)
