@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plistlib
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -34,17 +33,14 @@ def sent_command(app, device) -> str:
     return uuid
 
 
-def test_a_shared_reference_plist_of_depth_24_is_refused_fast_and_fails_its_command(
-    seeded, ue_iphone
-):
+def test_a_shared_reference_plist_of_depth_24_is_refused_and_fails_its_command(seeded, ue_iphone):
+    """Refused at the value bound, not after expanding 2**24 values (the time it takes is
+    measured by `make bench`: benchmarks/plist_bounds.py)."""
     uuid = sent_command(seeded, ue_iphone)
     body = bplist.result({**ENVELOPE, "CommandUUID": uuid}, bplist.doubling(24))
     assert len(body) < 512  # 2**24 leaves once expanded
-    started = time.perf_counter()
     response = ue_iphone.connect(body)
-    elapsed = time.perf_counter() - started
     assert response.status_code == 413
-    assert elapsed < 1.0, elapsed
     command = command_row(seeded, uuid)
     assert command.status is CommandStatus.ERROR
     assert command.result == {"refused": "plist_too_many_nodes"}
