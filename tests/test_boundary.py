@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from portal.extensions import db
 from portal.models import AuditEvent, Base, Device, EnrollmentType, Platform
@@ -80,6 +83,26 @@ def test_a_64_mb_body_is_answered_413_without_being_read(seeded, client, path):
     response, stream = big_post(client, path)
     assert response.status_code == 413
     assert stream.read_bytes == 0
+
+
+def test_a_real_server_answers_413_after_the_headers_alone(app):
+    """Over a socket: only the headers of a 64 MB POST are sent, and the answer comes."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /login HTTP/1.1\r\nHost: portal\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: %d\r\n\r\nemail=" % BIG
+            )
+            status_line = sock.recv(100).split(b"\r\n", 1)[0]
+        assert status_line.startswith(b"HTTP/1.1 413")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def test_413_takes_the_routes_form(seeded, client, auth):
