@@ -45,9 +45,18 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+
+    from . import boundary
+
+    # Before CSRF and the rate limiter: oversized bodies are refused unread.
+    boundary.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+
+    from . import ratelimit
+
+    ratelimit.init_app(app)
 
     from .i18n import select_locale, select_timezone
 
@@ -103,4 +112,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     import bot
 
     bot.init_app(app)
+    errors.route_database_down(app)
     return app

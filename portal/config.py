@@ -38,6 +38,24 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def private_directory(path: Path) -> Path:
+    """Create `path` and its missing parents readable by their owner only (0700)."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Create an empty `path` readable by its owner only (0600), unless it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -49,13 +67,18 @@ def _float(name: str, default: float) -> float:
 
 
 def database_url(raw: str, base: Path) -> str:
-    """Resolve a relative SQLite path against `base` (the repository root)."""
+    """Resolve a relative SQLite path against `base` (the repository root).
+
+    The development database is created private (folder 0700, file 0600; SQLite gives its
+    -wal and -shm files the database's own permissions): it holds personal data.
+    """
     url = make_url(raw)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         path = Path(url.database)
         if not path.is_absolute():
             path = base / path
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_directory(path.parent)
+            private_file(path)
             url = url.set(database=str(path))
     return url.render_as_string(hide_password=False)
 
@@ -70,7 +93,7 @@ def _secret_key(env: str, instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    private_directory(instance)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -109,6 +132,9 @@ def load(overrides: dict | None = None) -> dict:
         # Rate limits on failed sign-ins: per account, and far higher per client address.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Storage down (Redis unreachable): limits fall back to each process's memory.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 5 minutes"),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT", "100 per 5 minutes"),
         # Behind a load balancer, trust this many proxies for the client address.
@@ -209,6 +235,21 @@ def load(overrides: dict | None = None) -> dict:
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
         ).rstrip("/"),
+        # Request bodies: the largest any route accepts, answered 413 beyond (forms are far
+        # smaller); larger for the Apple uploads and SCIM (a group's member list).
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 512 * 1024),
+        "UPLOAD_MAX_CONTENT_LENGTH": _int("UPLOAD_MAX_CONTENT_LENGTH", 1024 * 1024),
+        "SCIM_MAX_CONTENT_LENGTH": _int("SCIM_MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # A rate-limit storage (Redis) must answer within this many seconds, else the
+        # limits fall back to memory and /healthz reports the storage degraded.
+        "RATELIMIT_STORAGE_TIMEOUT": _int("RATELIMIT_STORAGE_TIMEOUT", 2),
+        # Database unreachable: pages, fragments, JSON and devices get 503 with this
+        # Retry-After (seconds).
+        "DATABASE_RETRY_AFTER": _int("DATABASE_RETRY_AFTER", 30),
+        # Enrollment profile downloads: per person, and how long a downloaded profile's
+        # check-in secret is reused by the next download (two tabs, a second try).
+        "PROFILE_DOWNLOAD_LIMIT": os.environ.get("PROFILE_DOWNLOAD_LIMIT", "10 per hour"),
+        "MDM_PROFILE_REUSE_HOURS": _int("MDM_PROFILE_REUSE_HOURS", 24),
         # The background worker (`flask --app wsgi worker run`): how often it looks for
         # pushes to send when idle; enrollments started and never finished expire after
         # this many hours; sent e-mail is kept this many days.
@@ -235,6 +276,10 @@ def load(overrides: dict | None = None) -> dict:
     except ValueError as exc:
         raise ConfigError(f"METRICS_ALLOW: {exc} (give networks like 10.0.0.0/8)") from exc
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"], ROOT)
+    if config["RATELIMIT_STORAGE_URI"].startswith(("redis", "valkey")):
+        timeout = config["RATELIMIT_STORAGE_TIMEOUT"]
+        options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
     if backend == "postgresql":
         # A health check must answer, not hang, when the database is unreachable.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 from .htmx import wants_fragment
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,15 @@ MESSAGES = {
         _l("Something went wrong on our side"),
         _l("Nothing you did caused this. Try again soon; if it persists, tell your IT helpdesk."),
     ),
+    503: (
+        _l("The portal is briefly unavailable"),
+        _l("Its database does not answer. Nothing was changed; try again in a minute."),
+    ),
 }
 # Machine-facing paths answer JSON.
-JSON_PREFIXES = ("/healthz", "/scim/", "/.well-known/", "/api/")
+JSON_PREFIXES = ("/healthz", "/scim/", "/.well-known/", "/api/", "/slack/")
+# The database is unreachable (down, restarting, refusing connections, pool exhausted).
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def _wants_json() -> bool:
@@ -81,7 +88,50 @@ def _server_error(error: Exception):
     return render_error(500)
 
 
+def _database_down(error: Exception):
+    """503 with Retry-After in the route's own form; the next request tries the database again."""
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError:
+        pass
+    log.error(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        type(getattr(error, "orig", None) or error).__name__,
+    )
+    # The page must not reach for the database again (to load the signed-in person).
+    g._login_user = login_manager.anonymous_user()
+    retry = str(current_app.config.get("DATABASE_RETRY_AFTER", 30))
+    from .access import EXTERNAL, access_of
+
+    external = request.endpoint and access_of(current_app, request.endpoint) == EXTERNAL
+    if request.blueprint == "mdm" and external:
+        response = Response(b"", 503, mimetype="text/plain")
+    elif request.blueprint == "scim":
+        from .scim.errors import error_response
+
+        response = error_response(503, "The service is briefly unavailable; try again later.")
+    else:
+        response = current_app.make_response(render_error(503))
+    response.headers["Retry-After"] = g.retry_after = retry
+    return response
+
+
+def route_database_down(app: Flask) -> None:
+    """Let the 503 reach blueprints that catch every exception themselves (SCIM answers its
+    own 500s): Flask asks a blueprint's handlers before the app's. Call once every blueprint
+    is registered."""
+    for name, by_code in app.error_handler_spec.items():
+        handlers = by_code.get(None)
+        if name is not None and handlers and Exception in handlers:
+            for exception in DATABASE_DOWN:
+                handlers.setdefault(exception, _database_down)
+
+
 def init_app(app: Flask) -> None:
+    for exception in DATABASE_DOWN:
+        app.register_error_handler(exception, _database_down)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InternalServerError, _server_error)
     app.register_error_handler(HTTPException, _http_error)

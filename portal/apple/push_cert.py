@@ -29,6 +29,11 @@ from . import secrets
 TOPIC_PREFIX = "com.apple.mgmt."
 WARN_BEFORE = timedelta(days=30)
 MAX_UPLOAD = 64 * 1024
+# X.509 allows 0001–9999 (9999-12-31 means "no expiry"); a push certificate was made by
+# Apple after 2000. Its expiry is kept no later than MAX_NOT_AFTER, so that "30 days
+# before" and other date sums never leave Python's range.
+CERTIFICATE_YEARS = (2000, 9999)
+MAX_NOT_AFTER = datetime(9000, 1, 1, tzinfo=UTC)
 _KEY_BLOCK = re.compile(
     rb"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----", re.S
 )
@@ -158,13 +163,46 @@ def parse(data: bytes, password: str | None = None) -> ParsedCertificate:
         raise PushCertificateError(
             _("The private key in this file does not match its certificate.")
         )
+    not_before, not_after = _validity(push)
+    if not_before > datetime.now(UTC) + timedelta(days=1):
+        raise PushCertificateError(
+            _(
+                "This certificate is not valid before %(date)s: check the computer's clock "
+                "where it was made, or renew it in Apple's Push Certificates Portal.",
+                date=format_date(not_before),
+            )
+        )
     return ParsedCertificate(
         certificate=push,
         chain=[cert for cert in certs if cert is not push],
         key=key,
         topic=topic_of(push) or "",
-        not_after=push.not_valid_after_utc,
+        not_after=not_after,
     )
+
+
+def _validity(cert: x509.Certificate) -> tuple[datetime, datetime]:
+    """(not before, not after), refused when unreadable or not dates a certificate can hold.
+
+    cryptography reads the dates only when asked, and refuses malformed ones then; every
+    date of the certificate is read here, once.
+    """
+    try:
+        not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    except ValueError as exc:
+        raise PushCertificateError(
+            _("The validity dates of this certificate cannot be read.")
+        ) from exc
+    if not_after <= not_before or not_before.year < CERTIFICATE_YEARS[0]:
+        raise PushCertificateError(
+            _(
+                "The validity dates of this certificate (%(start)s to %(end)s) are not "
+                "possible: renew it in Apple's Push Certificates Portal.",
+                start=not_before.date().isoformat(),
+                end=not_after.date().isoformat(),
+            )
+        )
+    return not_before, min(not_after, MAX_NOT_AFTER)
 
 
 def _pem_key(data: bytes, password: str | None):

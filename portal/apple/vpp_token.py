@@ -24,6 +24,8 @@ from . import secrets
 
 MAX_UPLOAD = 64 * 1024
 _DATE_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z")
+# Apple's tokens last a year; anything far outside is a damaged or forged file.
+EXPIRY_YEARS = (2000, 2200)
 
 
 class LocationTokenError(Exception):
@@ -50,20 +52,42 @@ def _invalid() -> LocationTokenError:
     )
 
 
+def _out_of_range(text: str) -> LocationTokenError:
+    return LocationTokenError(
+        _(
+            "The expiry date in this location token (%(date)s) is not one Apple gives: "
+            "download the .vpptoken file again from Apple Business Manager.",
+            date=text[:40],
+        )
+    )
+
+
+def _to_utc(parsed: datetime, text: str) -> datetime:
+    """`parsed` in UTC, within the years a token can expire in."""
+    try:
+        moment = parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise _out_of_range(text) from None
+    if not EXPIRY_YEARS[0] <= moment.year <= EXPIRY_YEARS[1]:
+        raise _out_of_range(text)
+    return moment
+
+
 def _parse_date(value: object) -> datetime:
     if not isinstance(value, str):
         raise _invalid()
     text = value.strip()
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(text, fmt).astimezone(UTC)
+            parsed = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        return _to_utc(parsed, text)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise _invalid() from exc
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC)
+    return _to_utc(parsed, text)
 
 
 def parse(data: bytes) -> ParsedToken:

@@ -122,6 +122,10 @@ def transition(
     if target not in ALLOWED[DeviceStatus(device.status)]:
         raise IllegalTransition(device, target, action)
     device.status = target
+    if target is not DeviceStatus.PROFILE_DOWNLOADED:
+        # The profile's secret is needed again only for a new download of the same profile.
+        device.checkin_secret_sealed = None
+        device.checkin_secret_issued_at = None
     if target is DeviceStatus.ENROLLED:
         from .. import metrics
 
@@ -136,7 +140,8 @@ def transition(
     return log(device, action, details, now=now)
 
 
-def _pending_device(user: User, platform: Platform, method: EnrollmentMethod) -> Device | None:
+def pending_device(user: User, platform: Platform, method: EnrollmentMethod) -> Device | None:
+    """The user's newest device for `platform` and `method` that has not checked in yet."""
     return db.session.scalar(
         sa.select(Device)
         .where(
@@ -171,7 +176,7 @@ def start_enrollment(
     """
     now = now or utcnow()
     platform = Platform(platform)
-    device = device or _pending_device(user, platform, EnrollmentMethod(method))
+    device = device or pending_device(user, platform, EnrollmentMethod(method))
     if device is None:
         device = Device(
             user=user,

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,7 +23,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..models import Device, DeviceOwner, EnrollmentMethod, EnrollmentType, User
+from ..apple import secrets as sealing
+from ..config import private_directory
+from ..models import (
+    Device,
+    DeviceOwner,
+    DeviceStatus,
+    EnrollmentMethod,
+    EnrollmentType,
+    Platform,
+    User,
+    utcnow,
+)
 from . import lifecycle, pki, policy, service
 from .profiles import (
     TOPIC_PREFIX,
@@ -73,6 +85,9 @@ class MDMSettings:
     enroll_token_minutes: int = 15
     access_token_days: int = 180
     languages: tuple[str, ...] = ("en",)
+    # A profile downloaded again within this time carries the same check-in secret.
+    secret_key: str = ""
+    profile_reuse_hours: int = 24
 
     @classmethod
     def from_config(cls, config: Mapping) -> MDMSettings:
@@ -91,6 +106,8 @@ class MDMSettings:
             enroll_token_minutes=int(config.get("MDM_ENROLL_TOKEN_MINUTES", 15)),
             access_token_days=int(config.get("MDM_ACCESS_TOKEN_DAYS", 180)),
             languages=tuple(config.get("LANGUAGES") or ("en",)),
+            secret_key=config.get("SECRET_KEY") or "",
+            profile_reuse_hours=int(config.get("MDM_PROFILE_REUSE_HOURS", 24)),
         )
 
     def url(self, path: str) -> str:
@@ -143,7 +160,7 @@ def push_topic(settings: MDMSettings) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.instance_path)
     topic = DEVELOPMENT_TOPIC_PREFIX + str(uuid.uuid4())
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -303,14 +320,53 @@ def download_profile(
     kind = web_profile_kind(decision, platform, version)
     topic = push_topic(settings)
     owner = service.effective_setting(user).device_owner
-    device, secret = lifecycle.start_enrollment(
-        user,
-        platform=platform,
-        os_version=".".join(str(n) for n in version),
-        enrollment_type=EnrollmentType.USER if kind.is_user_enrollment else EnrollmentType.DEVICE,
-        method=EnrollmentMethod.PROFILE,
-        owner=DeviceOwner(owner),
-        topic=topic,
-        details={"profile": kind.value},
-    )
+    enrollment_type = EnrollmentType.USER if kind.is_user_enrollment else EnrollmentType.DEVICE
+    now = utcnow()
+    device, secret = _pending_secret(user, platform, enrollment_type, topic, settings, now)
+    if secret is None:
+        device, secret = lifecycle.start_enrollment(
+            user,
+            platform=platform,
+            os_version=".".join(str(n) for n in version),
+            enrollment_type=enrollment_type,
+            method=EnrollmentMethod.PROFILE,
+            owner=DeviceOwner(owner),
+            topic=topic,
+            details={"profile": kind.value},
+            now=now,
+        )
+        if settings.secret_key:
+            device.checkin_secret_sealed = sealing.encrypt(settings.secret_key, secret.encode())
+            device.checkin_secret_issued_at = now
     return build_signed_profile(settings, kind=kind, user=user, device=device, secret=secret)
+
+
+def _pending_secret(
+    user: User,
+    platform: str,
+    enrollment_type: EnrollmentType,
+    topic: str,
+    settings: MDMSettings,
+    now: datetime,
+) -> tuple[Device | None, str | None]:
+    """The pending device's secret, when a profile made for it recently is still the one to
+    use: downloading twice, or in two tabs, must not break the first profile."""
+    device = lifecycle.pending_device(user, Platform(platform), EnrollmentMethod.PROFILE)
+    if (
+        device is None
+        or device.status != DeviceStatus.PROFILE_DOWNLOADED
+        or device.enrollment_type != enrollment_type
+        or device.topic != topic
+        or not device.checkin_secret_sealed
+        or device.checkin_secret_issued_at is None
+        or device.checkin_secret_issued_at <= now - timedelta(hours=settings.profile_reuse_hours)
+        or not settings.secret_key
+    ):
+        return None, None
+    try:
+        secret = sealing.decrypt(settings.secret_key, device.checkin_secret_sealed).decode()
+    except sealing.SecretUnreadable:
+        return None, None  # SECRET_KEY changed: make a new one
+    if lifecycle.hash_secret(secret) != device.checkin_secret_hash:
+        return None, None
+    return device, secret

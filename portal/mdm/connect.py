@@ -84,6 +84,33 @@ def _record(device: Device, report: dict[str, Any], status: str, now: datetime) 
     )
 
 
+def refuse_result(device: Device, report: dict[str, Any], reason: str, now: datetime) -> None:
+    """Mark failed the command whose result was refused (too large, too deep, too expanded).
+
+    The device gets a 4xx and may send the same result again: the command no longer awaits
+    one, so the portal neither stores it nor offers the command again.
+    """
+    command_uuid = report.get("CommandUUID")
+    if not isinstance(command_uuid, str) or not 0 < len(command_uuid) <= 64:
+        return
+    command = db.session.scalar(
+        sa.select(MDMCommand).where(
+            MDMCommand.device_id == device.id, MDMCommand.uuid == command_uuid
+        )
+    )
+    if command is None or command.status not in (CommandStatus.SENT, CommandStatus.TIMED_OUT):
+        return
+    command.status = CommandStatus.ERROR
+    command.result_at = now
+    command.result = {"refused": reason}
+    lifecycle.log(
+        device,
+        "command.result_refused",
+        {"command_uuid": command.uuid, "request_type": command.request_type, "reason": reason},
+        now=now,
+    )
+
+
 def deliveries(command: MDMCommand) -> int:
     """How many times `command` went to the device (its resends are in the device log)."""
     details = db.session.scalars(

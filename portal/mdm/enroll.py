@@ -7,6 +7,7 @@ served for it is a User Enrollment profile or nothing — never a company-owned 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import plist, tokens
+from . import plist_limits, tokens
 from .errors import Conflict, Forbidden, Unauthenticated
 
 CALLBACK = "apple-remotemanagement-user-login://authentication-results"
@@ -163,7 +164,8 @@ def callback_url(token: str) -> str:
 def machine_info(body: bytes, *, limit: int) -> dict[str, Any]:
     """The device's enrollment request: a plist, bare or inside CMS SignedData."""
     content = unwrap_signed_data(body)
-    return plist.parse_dict(content if content is not None else body, limit=limit)
+    bounds = replace(plist_limits.ENROLL, max_bytes=min(limit, plist_limits.ENROLL.max_bytes))
+    return plist_limits.parse(content if content is not None else body, bounds)
 
 
 def device_facts(info: dict[str, Any]) -> tuple[str | None, policy.Version | None, str]:

@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
-from .. import access_log, audit
+from .. import access_log, audit, ratelimit
 from ..access import external, public, role_required
 from ..enrollment import profile_service
 from ..enrollment.lifecycle import IllegalTransition
@@ -26,8 +26,8 @@ from ..enrollment.profile_service import MDMSettings, NoProfileToDownload, Profi
 from ..enrollment.service import EnrollmentInputError
 from ..extensions import client_address, db, limiter
 from ..htmx import render
-from ..models import Role, utcnow
-from . import binding, bp, checkin, connect, enroll, plist
+from ..models import DeviceStatus, Role, utcnow
+from . import binding, bp, checkin, connect, enroll, plist_limits
 from .errors import Conflict, MDMRefusal, TooLarge, Unauthenticated, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,16 @@ log = logging.getLogger(__name__)
 CHECKIN_TYPE = "application/x-apple-aspen-mdm-checkin"
 CONNECT_TYPE = "application/x-apple-aspen-mdm"
 PROFILE_TYPE = "application/x-apple-aspen-config"
-CHECKIN_MAX_BYTES = 64 * 1024
-ENROLL_MAX_BYTES = 64 * 1024
+# Body sizes per endpoint; the other bounds of their plists are in plist_limits.
+CHECKIN_MAX_BYTES = plist_limits.CHECKIN.max_bytes
+ENROLL_MAX_BYTES = plist_limits.ENROLL.max_bytes
 # Command results (app and profile lists with certificates) can be large.
-CONNECT_MAX_BYTES = 4 * 1024 * 1024
+CONNECT_MAX_BYTES = plist_limits.CONNECT.max_bytes
 # Generous: every device behind one NAT shares the budget, and a device talks in bursts.
 DEFAULT_RATE_LIMIT = "600 per minute"
 DEFAULT_REFUSAL_AUDIT_SECONDS = 60
+# Each download records a decision and signs a profile: a person needs a few.
+DEFAULT_PROFILE_DOWNLOAD_LIMIT = "10 per hour"
 
 device_limit = limiter.shared_limit(
     lambda: current_app.config.get("MDM_RATE_LIMIT", DEFAULT_RATE_LIMIT), scope="mdm-device"
@@ -100,17 +103,13 @@ def _times_refused(reason: str, target: str) -> int:
     """How many times this address got this refusal in the current window (1: the first).
 
     Counted in the rate limiter's storage (shared by the workers when it is Redis); when
-    that storage fails, every refusal counts as a first one and is audited.
+    that storage fails, in this process's memory.
     """
     if not limiter.enabled:
         return 1
     window = int(current_app.config.get("MDM_REFUSAL_AUDIT_SECONDS", DEFAULT_REFUSAL_AUDIT_SECONDS))
     key = "/".join(("mdm-refused", client_address(), request.endpoint or "", reason, target))
-    try:
-        return limiter.storage.incr(key, window)
-    except Exception:  # the audit event matters more than the limiter's storage
-        log.warning("cannot count MDM refusals in the rate limiter's storage", exc_info=True)
-        return 1
+    return ratelimit.incr(key, window)
 
 
 def _audit_refusal(
@@ -178,8 +177,19 @@ def _mobileconfig(signed: profile_service.SignedProfile) -> Response:
 # --- the employee's profile download ---------------------------------------------------
 
 
+def _person_key() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.get_id()}"
+    return f"address:{client_address()}"
+
+
 @bp.get("/enroll/profile")
 @role_required(Role.EMPLOYEE)
+@limiter.limit(
+    lambda: current_app.config.get("PROFILE_DOWNLOAD_LIMIT", DEFAULT_PROFILE_DOWNLOAD_LIMIT),
+    key_func=_person_key,
+    scope="profile-download",
+)
 def profile():
     """The enrollment profile for the signed-in person's device (`platform`, `os`)."""
     settings = _settings()
@@ -285,7 +295,7 @@ def checkin_message():
         raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
     body = _read_body(CHECKIN_MAX_BYTES)
     bound = _bind()
-    message = plist.parse_dict(body, limit=CHECKIN_MAX_BYTES)
+    message = plist_limits.parse(body, plist_limits.CHECKIN)
     now = utcnow()
     checkin.handle(bound.device, message, now)
     binding.accepted(bound, token_days=_settings().access_token_days, now=now)
@@ -302,8 +312,15 @@ def connect_report():
         raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
     body = _read_body(CONNECT_MAX_BYTES)
     bound = _bind()
-    report = plist.parse_dict(body, limit=CONNECT_MAX_BYTES)
     now = utcnow()
+    try:
+        report = plist_limits.parse(body, plist_limits.CONNECT)
+    except plist_limits.BeyondBounds as exc:
+        exc.device = bound.device
+        if exc.message is not None and bound.device.status == DeviceStatus.ENROLLED:
+            connect.refuse_result(bound.device, exc.message, exc.reason, now)
+            db.session.commit()
+        raise
     config = current_app.config
     command = connect.handle_report(
         bound.device,

@@ -37,6 +37,10 @@ class Device(TimestampMixin, Base):
     serial_number: Mapped[str | None] = mapped_column(sa.String(64))
     # Hash of the per-enrollment secret in the profile's check-in URL.
     checkin_secret_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # While the profile is only downloaded: the same secret, encrypted (key derived from
+    # SECRET_KEY), so that downloading again gives the same profile; dropped at check-in.
+    checkin_secret_sealed: Mapped[str | None] = mapped_column(sa.String(255))
+    checkin_secret_issued_at: Mapped[datetime | None]
     topic: Mapped[str | None] = mapped_column(sa.String(200))
     push_token: Mapped[str | None] = mapped_column(sa.String(200))
     push_magic: Mapped[str | None] = mapped_column(sa.String(100))

@@ -23,6 +23,10 @@ SentWrite = Callable[[sa.Select], sa.Update]
 _sent_writes: dict[str, SentWrite] = {}
 
 _outbox = OutboxMessage.__table__
+# Once a message is sent or cancelled its content is dropped: an invitation's /go/ link
+# must not stay usable in the database (everywhere else only token hashes are kept).
+# Recipient, subject and Message-ID remain, for the outbox page and de-duplication.
+CONTENT_DROPPED = {"raw": b"", "body_text": "", "body_html": None}
 # Marked sent even if cancelled meanwhile: the worker checked just before sending, so the
 # cancel came after the message went out (and "sent" is the truth).
 _SENT_FROM = sa.or_(
@@ -58,6 +62,7 @@ def _mark_sent_statements_for(kind: str, single: bool) -> tuple[sa.Executable, .
                 attempts=_outbox.c.attempts + 1,
                 last_error=None,
                 claimed_until=None,
+                **CONTENT_DROPPED,
             )
         )
         build = _sent_writes.get(kind)

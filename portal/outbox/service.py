@@ -41,6 +41,7 @@ from . import hooks
 from .hooks import on_send_check as on_send_check
 from .hooks import on_status_change as on_status_change
 from .hooks import refusals as refusals
+from .marks import CONTENT_DROPPED
 from .marks import mark_sent as mark_sent
 from .marks import on_sent as on_sent
 from .marks import still_to_send as still_to_send
@@ -92,7 +93,7 @@ def cancel(message_id: int, reason: object) -> bool:
         db.session.execute(
             sa.update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
-            .values(status=OutboxStatus.CANCELLED, last_error=_english(reason))
+            .values(status=OutboxStatus.CANCELLED, last_error=_english(reason), **CONTENT_DROPPED)
             .execution_options(synchronize_session="fetch")
         ).rowcount
     )
@@ -211,7 +212,12 @@ def claim(
             db.session.execute(
                 sa.update(OutboxMessage)
                 .where(OutboxMessage.id == message_id)
-                .values(status=OutboxStatus.CANCELLED, last_error=error, claimed_until=None)
+                .values(
+                    status=OutboxStatus.CANCELLED,
+                    last_error=error,
+                    claimed_until=None,
+                    **CONTENT_DROPPED,
+                )
                 .execution_options(synchronize_session=False)
             )
             hooks.notify(kinds[message_id], message_id, OutboxStatus.CANCELLED, error)

@@ -13,6 +13,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..config import private_directory
+
 log = logging.getLogger("portal.outbox")
 
 
@@ -217,7 +219,7 @@ class FileTransport:
     def send(self, envelope: Envelope, *, before_data: Callable[[], bool] | None = None) -> None:
         if before_data is not None and not before_data():
             raise SendCancelled
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)  # the messages carry personal links
         name = _UNSAFE.sub("_", envelope.message_id.strip("<>")) or "message"
         path = self.directory / f"{name}.eml"
         path.write_bytes(envelope.raw)

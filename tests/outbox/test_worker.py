@@ -205,12 +205,13 @@ def test_smtp_authentication(app_factory):
         _queue(app, 1)
         assert deliver(app).sent == 1
         bad = app_factory(SMTP_URL=sink.url.replace("s3cret", "wrong"), SMTP_TIMEOUT=5)
-        with bad.app_context():  # the same message again, with a wrong password
-            db.session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.PENDING))
+        with bad.app_context():  # another message, with a wrong password
+            alice = db.session.scalar(sa.select(User).where(User.email == "alice@example.com"))
+            invitations.invite(alice, actor=None, sent_by=InvitationSender.SYSTEM)
             db.session.commit()
         result = deliver(bad)
         assert result.sent == 0
-        assert "SMTP sign-in refused (535)" in _messages(bad)[0].last_error
+        assert "SMTP sign-in refused (535)" in _messages(bad)[-1].last_error
     finally:
         sink.stop()
 
