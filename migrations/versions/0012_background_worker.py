@@ -1,14 +1,14 @@
 """Background worker: queued MDM pushes, periodic jobs with leases, worker heartbeats
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
