@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,6 +73,8 @@ class MDMSettings:
     enroll_token_minutes: int = 15
     access_token_days: int = 180
     languages: tuple[str, ...] = ("en",)
+    # Encrypts what devices hand over (unlock and bootstrap tokens), as portal.apple.secrets.
+    secret_key: str = field(default="", repr=False)
 
     @classmethod
     def from_config(cls, config: Mapping) -> MDMSettings:
@@ -91,6 +93,7 @@ class MDMSettings:
             enroll_token_minutes=int(config.get("MDM_ENROLL_TOKEN_MINUTES", 15)),
             access_token_days=int(config.get("MDM_ACCESS_TOKEN_DAYS", 180)),
             languages=tuple(config.get("LANGUAGES") or ("en",)),
+            secret_key=str(config.get("SECRET_KEY") or ""),
         )
 
     def url(self, path: str) -> str:

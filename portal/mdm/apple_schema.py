@@ -19,6 +19,7 @@ The public functions:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -47,6 +48,7 @@ __all__ = [
     "validate_command",
     "validate_declaration",
     "validate_profile",
+    "validate_response",
 ]
 
 DATA_DIR = Path(__file__).with_name("apple_schema_data")
@@ -373,11 +375,13 @@ def _enrollment(enrollment: str) -> str:
     return enrollment
 
 
-def _resolve_key(payload: PayloadSchema, key: str | Sequence[str]) -> KeySchema:
+def _resolve_key(
+    payload: PayloadSchema, key: str | Sequence[str], *, response: bool = False
+) -> KeySchema:
     path = [key] if isinstance(key, str) else list(key)
     if not path:
         raise SchemaError("an empty key path")
-    found = payload.key(path[0])
+    found = payload.response_key(path[0]) if response else payload.key(path[0])
     if found is None and payload.kind == "profile":
         found = payload_schema("CommonPayloadKeys").key(path[0])
     for part in path[1:]:
@@ -398,16 +402,32 @@ def _resolve_key(payload: PayloadSchema, key: str | Sequence[str]) -> KeySchema:
     return found
 
 
-def key_mode(payload_type: str, key: str | Sequence[str], os: str, enrollment: str) -> str:
+def key_mode(
+    payload_type: str,
+    key: str | Sequence[str],
+    os: str,
+    enrollment: str,
+    *,
+    kind: str = "profile",
+    response: bool = False,
+) -> str:
     """What the device does with `key` of `payload_type` on `os` ("iOS", "iPadOS", "macOS")
     under `enrollment` ("user" or "device"): "allowed", "forbidden", "ignored" (accepted and
     not applied) or "unsupported" (no such key, or no such payload, on that system).
 
     `key` may be a path into nested keys, as a sequence of names. A whole payload that User
-    Enrollment forbids makes each of its keys forbidden. SchemaError for an unknown payload
-    type or key."""
-    payload = payload_schema(payload_type)
-    found = _resolve_key(payload, key)
+    Enrollment forbids makes each of its keys forbidden. `kind` "command" or "checkin" reads
+    `payload_type` as a command's RequestType or a check-in's MessageType, and `response`
+    asks about the keys of the answer. SchemaError for an unknown payload type or key."""
+    if kind == "profile":
+        payload = payload_schema(payload_type)
+    elif kind == "command":
+        payload = command_schema(payload_type)
+    elif kind == "checkin":
+        payload = checkin_schema(payload_type)
+    else:
+        raise ValueError(f"kind must be profile, command or checkin, not {kind!r}")
+    found = _resolve_key(payload, key, response=response)
     payload_mode = payload.mode(os, enrollment)
     if payload_mode != ALLOWED:
         return payload_mode
@@ -768,7 +788,56 @@ def validate_checkin(
         return ctx.findings
     if not _check_payload_support(ctx, schema, "", f"message {message_type}"):
         return ctx.findings
-    _check_dict(ctx, schema.keys, message, "")
+    _check_dict(ctx, [*schema.keys, *_envelope(schema)], message, "")
+    return ctx.findings
+
+
+# Every check-in names its device (and user channel) and topic; Apple's files for the
+# bootstrap-token and other later messages leave these keys out, TokenUpdate has them all.
+_CHECKIN_ENVELOPE = (
+    "Topic",
+    "UDID",
+    "EnrollmentID",
+    "EnrollmentUserID",
+    "UserID",
+    "UserShortName",
+    "UserLongName",
+    "NotOnConsole",
+)
+
+
+def _envelope(schema: PayloadSchema) -> list[KeySchema]:
+    """The envelope keys `schema` does not define itself, as TokenUpdate defines them
+    (optional: a message without them is not one Apple's file says is wrong)."""
+    own = {k.key for k in schema.keys}
+    source = _schema().checkins["TokenUpdate"]
+    return [
+        dataclasses.replace(key, presence="optional")
+        for key in source.keys
+        if key.key in _CHECKIN_ENVELOPE and key.key not in own
+    ]
+
+
+def validate_response(
+    kind: str,
+    name: str,
+    body: Mapping[str, Any],
+    os: str,
+    enrollment: str,
+    os_version: str | None = None,
+) -> list[Finding]:
+    """Every finding of Apple's schema against an answer: a device's result for command
+    `name` (`kind` "command", without the Status/CommandUUID envelope), or the server's
+    answer to check-in message `name` (`kind` "checkin")."""
+    table = {"command": _schema().commands, "checkin": _schema().checkins}[kind]
+    schema = table.get(name)
+    if schema is None:
+        raise SchemaError(f"no {kind} {name!r} in Apple's schema")
+    ctx = _context(os, enrollment, os_version, payload_type=name)
+    if not isinstance(body, Mapping):
+        ctx.add("wrong_type", "", f"an answer must be a dictionary, not {_type_name(body)}")
+        return ctx.findings
+    _check_dict(ctx, schema.response_keys, body, "")
     return ctx.findings
 
 
