@@ -75,6 +75,8 @@ class MDMSettings:
     languages: tuple[str, ...] = ("en",)
     # Encrypts what devices hand over (unlock and bootstrap tokens), as portal.apple.secrets.
     secret_key: str = field(default="", repr=False)
+    # Ask a device for its facts as soon as it enrolls (portal.mdm.facts).
+    device_facts: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping) -> MDMSettings:
@@ -94,6 +96,7 @@ class MDMSettings:
             access_token_days=int(config.get("MDM_ACCESS_TOKEN_DAYS", 180)),
             languages=tuple(config.get("LANGUAGES") or ("en",)),
             secret_key=str(config.get("SECRET_KEY") or ""),
+            device_facts=bool(config.get("MDM_DEVICE_FACTS", True)),
         )
 
     def url(self, path: str) -> str:

@@ -20,7 +20,7 @@ from ..enrollment import lifecycle
 from ..enrollment.lifecycle import IllegalTransition
 from ..extensions import db
 from ..models import Device, DeviceStatus, EnrollmentType, Platform
-from . import tokens
+from . import facts, tokens
 from .errors import Conflict, Declined, Forbidden, Malformed
 
 log = logging.getLogger(__name__)
@@ -191,8 +191,11 @@ def _keep_unlock_token(device: Device, token: bytes, secret_key: str, now: datet
     lifecycle.log(device, "unlock_token.stored", now=now)
 
 
-def token_update(device: Device, message: Message, now: datetime, *, secret_key: str) -> None:
-    """TokenUpdate: the device's push credentials; the first one completes enrollment.
+def token_update(
+    device: Device, message: Message, now: datetime, *, secret_key: str, ask_facts: bool = True
+) -> None:
+    """TokenUpdate: the device's push credentials; the first one completes enrollment (and,
+    with `ask_facts`, queues the questions of portal.mdm.facts).
 
     Under Device Enrollment an iPhone or iPad may add its UnlockToken, kept encrypted.
     """
@@ -208,6 +211,8 @@ def token_update(device: Device, message: Message, now: datetime, *, secret_key:
         lifecycle.transition(
             device, DeviceStatus.ENROLLED, action="checkin.token_update", details={}, now=now
         )
+        if ask_facts:
+            facts.queue_for_device(device, now)  # what the device is, as Apple lets us ask
     elif device.status == DeviceStatus.ENROLLED:
         if (device.push_token, device.push_magic) != (push_token, push_magic):
             device.push_token, device.push_magic = push_token, push_magic
@@ -297,26 +302,38 @@ def user_authenticate(device: Device, message: Message, now: datetime) -> None:
     raise Declined("user_authenticate_declined", device=device)
 
 
-def _without_secrets(handler: Callable[[Device, Message, datetime], None]):
-    def handle(device: Device, message: Message, now: datetime, *, secret_key: str) -> None:
+def _plain(handler: Callable[[Device, Message, datetime], None]):
+    """A handler that needs none of the options of `handle`."""
+
+    def handle(device: Device, message: Message, now: datetime, **_options: Any) -> None:
         return handler(device, message, now)
 
     return handle
 
 
+def _secrets_only(handler: Callable[..., dict[str, Any] | None]):
+    def handle(device: Device, message: Message, now: datetime, *, secret_key: str, **_options):
+        return handler(device, message, now, secret_key=secret_key)
+
+    return handle
+
+
 HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {
-    "Authenticate": _without_secrets(authenticate),
+    "Authenticate": _plain(authenticate),
     "TokenUpdate": token_update,
-    "CheckOut": _without_secrets(check_out),
-    "UserAuthenticate": _without_secrets(user_authenticate),
-    "SetBootstrapToken": set_bootstrap_token,
-    "GetBootstrapToken": get_bootstrap_token,
+    "CheckOut": _plain(check_out),
+    "UserAuthenticate": _plain(user_authenticate),
+    "SetBootstrapToken": _secrets_only(set_bootstrap_token),
+    "GetBootstrapToken": _secrets_only(get_bootstrap_token),
 }
 
 
-def handle(device: Device, message: Message, now: datetime, *, secret_key: str) -> Answer:
+def handle(
+    device: Device, message: Message, now: datetime, *, secret_key: str, ask_facts: bool = True
+) -> Answer:
     """Dispatch a check-in by its MessageType. `secret_key` encrypts the tokens devices
-    hand over (portal.apple.secrets)."""
+    hand over (portal.apple.secrets); `ask_facts`: ask a device that completes its
+    enrollment for its facts (portal.mdm.facts)."""
     kind = message.get("MessageType")
     if not isinstance(kind, str) or not kind:
         raise Malformed("MessageType_missing", device=device)
@@ -325,4 +342,4 @@ def handle(device: Device, message: Message, now: datetime, *, secret_key: str) 
         raise Malformed("MessageType_unknown", device=device)
     if not secret_key:
         raise ValueError("check-ins need the secret key that encrypts device tokens")
-    return Answer(kind, handler(device, message, now, secret_key=secret_key))
+    return Answer(kind, handler(device, message, now, secret_key=secret_key, ask_facts=ask_facts))

@@ -29,10 +29,12 @@ def queue(
     *,
     actor: User | None,
     channel: str = "web",
+    audited: bool = True,
 ) -> MDMCommand:
     """Queue `request_type` (with the command's other keys in `payload`) for `device`.
 
-    Writes an audit event and a device-log entry; the device is pushed once the caller
+    Writes an audit event (unless not `audited`: the portal's own routine questions, such
+    as the daily device facts) and a device-log entry; the device is pushed once the caller
     commits. Raises CommandError for a device that is not enrolled or a malformed command.
     """
     if device.status != DeviceStatus.ENROLLED:
@@ -58,7 +60,8 @@ def queue(
     db.session.add(command)
     db.session.flush()
     details = {"command_uuid": command.uuid, "request_type": request_type}
-    audit.record(actor, "mdm.command.queued", channel=channel, target=device, after=details)
+    if audited:
+        audit.record(actor, "mdm.command.queued", channel=channel, target=device, after=details)
     lifecycle.log(device, "command.queued", details)
     push.notify_after_commit(device)
     return command

@@ -289,7 +289,13 @@ def checkin_message():
     message = plist.parse_dict(body, limit=CHECKIN_MAX_BYTES)
     now = utcnow()
     settings = _settings()
-    answer = checkin.handle(bound.device, message, now, secret_key=settings.secret_key)
+    answer = checkin.handle(
+        bound.device,
+        message,
+        now,
+        secret_key=settings.secret_key,
+        ask_facts=settings.device_facts,
+    )
     binding.accepted(bound, token_days=settings.access_token_days, now=now)
     _commit()
     if answer.body is None:
