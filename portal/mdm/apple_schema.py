@@ -40,6 +40,7 @@ __all__ = [
     "SchemaError",
     "checkin_schema",
     "command_schema",
+    "iter_findings_text",
     "key_mode",
     "normalize_os",
     "payload_schema",

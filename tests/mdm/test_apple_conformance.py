@@ -19,7 +19,7 @@ from portal.enrollment.pki import unwrap_signed_data
 from portal.enrollment.profile_service import MDMSettings
 from portal.enrollment.profiles import EnrollmentProfileSpec, ProfileKind, build_enrollment_profile
 from portal.extensions import db
-from portal.mdm import connect
+from portal.mdm import connect, facts
 from portal.mdm.apple_schema import (
     iter_findings_text,
     validate_checkin,
@@ -35,6 +35,7 @@ from portal.models import (
     EnrollmentType,
     Platform,
     User,
+    utcnow,
 )
 
 from .support import BASE, DeviceClient, load, mdm_payload, only_device, profile_of
@@ -260,6 +261,15 @@ def test_the_app_install_command_conforms(seeded, ctx, kind, platform):
     app = App(adam_id="361309726", name="Pages", platform=platform, licence_type="device")
     body = {"RequestType": "InstallApplication", **apps_service.install_payload(app, device)}
     assert_conforms(validate_command(body, SCHEMA_OS[str(platform)], str(kind)))
+
+
+@pytest.mark.parametrize(("kind", "platform"), KINDS)
+def test_every_facts_command_conforms(seeded, ctx, kind, platform):
+    device = enrolled(seeded, kind, platform)
+    queued = facts.queue_for_device(device, utcnow())
+    assert {c.request_type for c in queued} >= {"DeviceInformation", "ProfileList"}
+    for command in queued:
+        assert_conforms(validate_command(sent(command), SCHEMA_OS[str(platform)], str(kind)))
 
 
 # --- the unlock token -------------------------------------------------------------------------
