@@ -2,7 +2,9 @@
 
 Every handler validates the whole message before it changes anything. Under User
 Enrollment a message carrying a hardware identifier (UDID, SerialNumber, IMEI, MEID) is
-refused, and none of them is ever stored; under Device Enrollment they are.
+refused, and none of them is ever stored; under Device Enrollment they are. The secrets a
+device hands over under Device Enrollment (an iPhone's UnlockToken, a Mac's bootstrap
+token) are stored encrypted and forgotten at CheckOut.
 """
 
 from __future__ import annotations

@@ -377,3 +377,32 @@ def test_bootstrap_token_is_refused_under_user_enrollment(seeded, device_for):
     with seeded.app_context():
         assert refusals()[-1]["reason"] == "bootstrap_token_under_user_enrollment"
         assert only_device("alice@example.com").bootstrap_token is None
+
+
+def test_a_malformed_unlock_token_is_refused_and_nothing_changes(seeded, device_for):
+    from .support import refusals
+
+    iphone, profile = device_for("bob@example.com", "ios", "17.5")
+    topic = mdm_payload(profile)["Topic"]
+    assert iphone.checkin(load("ios-de-authenticate.plist", Topic=topic)).status_code == 200
+    bad = load("ios-de-tokenupdate.plist", Topic=topic, UnlockToken="not data")
+    assert iphone.checkin(bad).status_code == 400
+    with seeded.app_context():
+        device = only_device("bob@example.com")
+        assert device.status is DeviceStatus.AUTHENTICATED and device.unlock_token is None
+        assert device.push_token is None
+        assert refusals()[-1]["reason"] == "UnlockToken_invalid"
+
+
+def test_bootstrap_token_messages_from_an_iphone_are_refused(seeded, device_for):
+    from .support import refusals
+
+    iphone, profile = device_for("bob@example.com", "ios", "17.5")
+    topic = mdm_payload(profile)["Topic"]
+    authenticate = load("ios-de-authenticate.plist", Topic=topic)
+    assert iphone.checkin(authenticate).status_code == 200
+    assert iphone.checkin(load("ios-de-tokenupdate.plist", Topic=topic)).status_code == 200
+    message = {"MessageType": "GetBootstrapToken", "Topic": topic, "UDID": authenticate["UDID"]}
+    assert iphone.checkin(message).status_code == 400
+    with seeded.app_context():
+        assert refusals()[-1]["reason"] == "bootstrap_token_not_macos"
