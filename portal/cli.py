@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from . import demo as demo_data
 from .directory import cli as directory_cli
 from .enrollment import cli as enrollment_cli
+from .mdm import cli as mdm_cli
 
 demo = AppGroup("demo", help="Demo data.")
 
@@ -30,6 +31,7 @@ def seed_command() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo)
     app.cli.add_command(enrollment_cli.enrollment)
+    app.cli.add_command(mdm_cli.mdm)
     directory_cli.register(app)
 
     @app.shell_context_processor

@@ -167,6 +167,9 @@ def load(overrides: dict | None = None) -> dict:
         "MDM_REFUSAL_AUDIT_SECONDS": _int("MDM_REFUSAL_AUDIT_SECONDS", 60),
         "MDM_COMMAND_RESEND_SECONDS": _int("MDM_COMMAND_RESEND_SECONDS", 300),
         "MDM_COMMAND_MAX_ATTEMPTS": _int("MDM_COMMAND_MAX_ATTEMPTS", 3),
+        # Ask each device what it is (model, OS version, work profiles and apps) as soon as
+        # it enrolls; `flask mdm refresh-facts` asks again daily.
+        "MDM_DEVICE_FACTS": _bool(os.environ.get("MDM_DEVICE_FACTS"), default=True),
         # Pushes waking devices: `apns` sends them with the uploaded push certificate, `log`
         # only logs them. Default: apns in production, log otherwise. APNS_CA_FILE: a CA
         # bundle to check APNS_URL's certificate with (default: the system's).

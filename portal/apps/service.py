@@ -146,6 +146,14 @@ def _at_apple(client: AppsAndBooksClient, app: App, device: Device) -> None:
     client.associate(app.adam_id, client_user_ids=[client_id])
 
 
+def install_payload(app: App, device: Device) -> dict:
+    """The InstallApplication command's keys for `app` on `device` (a licensed store app)."""
+    payload = {"iTunesStoreID": int(app.adam_id), "Options": {"PurchaseMethod": 1}}
+    if device.platform != Platform.MACOS:
+        payload["ManagementFlags"] = 1  # remove the app with the MDM profile
+    return payload
+
+
 def install(
     actor: User,
     device: Device,
@@ -200,11 +208,8 @@ def install(
             return outcome
         licences.resolve_for(app, user)
     outcome.assignment = assignment
-    payload = {"iTunesStoreID": int(app.adam_id), "Options": {"PurchaseMethod": 1}}
-    if device.platform != Platform.MACOS:
-        payload["ManagementFlags"] = 1  # remove the app with the MDM profile
     outcome.command = commands.queue(
-        device, "InstallApplication", payload, actor=actor, channel=channel
+        device, "InstallApplication", install_payload(app, device), actor=actor, channel=channel
     )
     details = {
         "app": app.adam_id,

@@ -49,6 +49,14 @@ REASONS = {
         "Only work apps are managed on this device: the company cannot control the device itself."
     ),
     "not_enrolled": _l("The device is not enrolled, so it cannot receive commands."),
+    "no_unlock_token": _l(
+        "The device has not given the portal its unlock token, which Apple requires to clear "
+        "a passcode. An iPhone or iPad sends it when it enrolls with a passcode set."
+    ),
+    "unlock_token_unreadable": _l(
+        "The device's unlock token can no longer be read (the portal's secret key changed). "
+        "It comes back when the device next renews its push token or enrolls again."
+    ),
 }
 
 

@@ -204,6 +204,7 @@ def _passcode_profile(
         # Not the preset's summary: that is written for admins, and under User Enrollment
         # the device ignores most of it.
         description = _("%(org)s requires a passcode on this device.", org=settings.organization)
+    platform, enrollment = str(device.platform), str(device.enrollment_type)
     unsigned = payloads.build_passcode_profile(
         settings.profile_prefix,
         preset.settings,
@@ -211,11 +212,20 @@ def _passcode_profile(
         organization=settings.organization,
         display_name=display_name,
         description=description,
+        platform=platform,
+        enrollment=enrollment,
     )
     details = {
         "preset": preset.key,
         "identifier": payloads.configuration_identifier(settings.profile_prefix, PASSCODE),
     }
+    _applied, ignored = payloads.split_ignored(
+        payloads.PASSCODE_PAYLOAD_TYPE, preset.settings, platform=platform, enrollment=enrollment
+    )
+    if ignored:
+        # Apple's schema: the device would ignore these; they are left out, and the log
+        # says so (the page's note says the same in plain words).
+        details["left_out_ignored"] = sorted(ignored)
     return unsigned, details
 
 

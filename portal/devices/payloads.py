@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ..mdm import apple_schema
+
 PASSCODE_PAYLOAD_TYPE = "com.apple.mobiledevice.passwordpolicy"
 
 # Apple's schema (mdm/profiles/com.apple.mobiledevice.passwordpolicy.yaml): key → type, range.
@@ -56,6 +58,22 @@ def check_passcode_settings(settings: Mapping[str, Any]) -> None:
             raise PayloadError(f"{key} must be between {bounds[0]} and {bounds[1]}: {value!r}")
 
 
+def split_ignored(
+    payload_type: str, settings: Mapping[str, Any], *, platform: str, enrollment: str
+) -> tuple[dict[str, Any], list[str]]:
+    """(the settings the device applies, the keys Apple's schema says it ignores) for a
+    device of `platform` ("ios", "ipados", "macos") under `enrollment` ("user", "device")."""
+    applied: dict[str, Any] = {}
+    ignored: list[str] = []
+    for key, value in settings.items():
+        mode = apple_schema.key_mode(payload_type, key, platform, enrollment)
+        if mode == "ignored":
+            ignored.append(key)
+        else:
+            applied[key] = value
+    return applied, ignored
+
+
 def build_passcode_profile(
     identifier_prefix: str,
     settings: Mapping[str, Any],
@@ -64,14 +82,23 @@ def build_passcode_profile(
     organization: str,
     display_name: str,
     description: str,
+    platform: str | None = None,
+    enrollment: str | None = None,
 ) -> bytes:
     """The unsigned Configuration profile with one passcode policy payload (XML plist).
 
     `version` names this set of settings (a preset): the PayloadUUIDs derive from it, so
     a different policy is a different profile with the same identifier.
-    PayloadRemovalDisallowed is not set: User Enrollment does not allow it.
+    With `platform` and `enrollment`, the keys that device ignores are left out: under User
+    Enrollment an iPhone or iPad applies its own fixed policy to any passcode payload, so
+    its payload carries no setting at all. PayloadRemovalDisallowed is not set: User
+    Enrollment does not allow it.
     """
     check_passcode_settings(settings)
+    if platform is not None and enrollment is not None:
+        settings, _ignored = split_ignored(
+            PASSCODE_PAYLOAD_TYPE, settings, platform=platform, enrollment=enrollment
+        )
     identifier = configuration_identifier(identifier_prefix, "passcode")
     payload: dict[str, Any] = {
         "PayloadType": PASSCODE_PAYLOAD_TYPE,

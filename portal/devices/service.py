@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
+from ..apple import secrets as apple_secrets
 from ..enrollment import profile_service
 from ..extensions import db
 from ..mdm import commands
@@ -74,6 +75,8 @@ def allowed_actions(device: Device) -> list[ActionAvailability]:
         code = forbidden_reason(action, device.enrollment_type, device.platform)
         if code is None and device.status != DeviceStatus.ENROLLED:
             code = "not_enrolled"
+        if code is None and action is Action.UNLOCK and device.unlock_token is None:
+            code = "no_unlock_token"  # ClearPasscode without it is a format error
         result.append(
             ActionAvailability(
                 action=action,
@@ -120,6 +123,15 @@ def own_device(user: User, device_id: int) -> Device:
 def _payload(device: Device, action: Action, settings: profile_service.MDMSettings) -> dict:
     if action is Action.REMOVE_WORK_DATA:
         return {"Identifier": profile_service.enrollment_profile_identifier(settings, device)}
+    if action is Action.UNLOCK:
+        # Apple requires the UnlockToken the device gave in its TokenUpdate.
+        try:
+            token = apple_secrets.decrypt(settings.secret_key, device.unlock_token or "")
+        except apple_secrets.SecretUnreadable:
+            raise ActionRefused(
+                "unlock_token_unreadable", REASONS["unlock_token_unreadable"]
+            ) from None
+        return {"UnlockToken": token}
     if action in (Action.WIPE, Action.LOCK) and device.platform == Platform.MACOS:
         # Macs ask for this PIN to unlock after a remote lock or erase.
         return {"PIN": f"{secrets.randbelow(10**6):06d}"}

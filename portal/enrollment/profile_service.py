@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -85,8 +85,11 @@ class MDMSettings:
     enroll_token_minutes: int = 15
     access_token_days: int = 180
     languages: tuple[str, ...] = ("en",)
+    # Encrypts what devices hand over (unlock and bootstrap tokens), as portal.apple.secrets.
+    secret_key: str = field(default="", repr=False)
+    # Ask a device for its facts as soon as it enrolls (portal.mdm.facts).
+    device_facts: bool = True
     # A profile downloaded again within this time carries the same check-in secret.
-    secret_key: str = ""
     profile_reuse_hours: int = 24
 
     @classmethod
@@ -106,7 +109,8 @@ class MDMSettings:
             enroll_token_minutes=int(config.get("MDM_ENROLL_TOKEN_MINUTES", 15)),
             access_token_days=int(config.get("MDM_ACCESS_TOKEN_DAYS", 180)),
             languages=tuple(config.get("LANGUAGES") or ("en",)),
-            secret_key=config.get("SECRET_KEY") or "",
+            secret_key=str(config.get("SECRET_KEY") or ""),
+            device_facts=bool(config.get("MDM_DEVICE_FACTS", True)),
             profile_reuse_hours=int(config.get("MDM_PROFILE_REUSE_HOURS", 24)),
         )
 

@@ -220,7 +220,9 @@ def build_enrollment_profile(spec: EnrollmentProfileSpec) -> bytes:
         "PayloadDisplayName": spec.display_name,
         "PayloadDescription": spec.description,
         "PayloadOrganization": spec.organization,
-        "PayloadRemovalDisallowed": False,
+        # No PayloadRemovalDisallowed: Apple forbids it under User Enrollment on iOS/iPadOS
+        # (the device may refuse the whole profile), and a device removes an MDM profile
+        # only through the portal or Settings either way.
         "PayloadContent": [identity, mdm],
     }
     try:

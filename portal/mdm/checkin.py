@@ -2,29 +2,46 @@
 
 Every handler validates the whole message before it changes anything. Under User
 Enrollment a message carrying a hardware identifier (UDID, SerialNumber, IMEI, MEID) is
-refused, and none of them is ever stored; under Device Enrollment they are.
+refused, and none of them is ever stored; under Device Enrollment they are. The secrets a
+device hands over under Device Enrollment (an iPhone's UnlockToken, a Mac's bootstrap
+token) are stored encrypted and forgotten at CheckOut.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..apple import secrets
 from ..enrollment import lifecycle
 from ..enrollment.lifecycle import IllegalTransition
 from ..extensions import db
-from ..models import Device, DeviceStatus, EnrollmentType
-from . import tokens
+from ..models import Device, DeviceStatus, EnrollmentType, Platform
+from . import facts, tokens
 from .errors import Conflict, Declined, Forbidden, Malformed
+
+log = logging.getLogger(__name__)
 
 HARDWARE_KEYS = ("UDID", "SerialNumber", "IMEI", "MEID")
 MAX_IDENTIFIER = 100
 MAX_PUSH_TOKEN_BYTES = 100
+# A real UnlockToken (an escrow keybag) is about 1.3 kB; bootstrap tokens are smaller.
+MAX_SECRET_BYTES = 16 * 1024
 
 Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a check-in was, and the property list to answer with (None: an empty body)."""
+
+    kind: str
+    body: dict[str, Any] | None = None
 
 
 def text(
@@ -149,26 +166,63 @@ def _push_credentials(device: Device, message: Message) -> tuple[str, str]:
     return token.hex(), magic
 
 
-def token_update(device: Device, message: Message, now: datetime) -> None:
-    """TokenUpdate: the device's push credentials; the first one completes enrollment."""
+def _secret_data(device: Device, message: Message, key: str) -> bytes | None:
+    """The data at `key` (None when absent or empty), or Malformed."""
+    value = message.get(key)
+    if value is None or value == b"":
+        return None
+    if not isinstance(value, bytes) or len(value) > MAX_SECRET_BYTES:
+        raise Malformed(f"{key}_invalid", device=device)
+    return value
+
+
+def _stored(secret_key: str, stored: str | None) -> bytes | None:
+    if stored is None:
+        return None
+    try:
+        return secrets.decrypt(secret_key, stored)
+    except secrets.SecretUnreadable:
+        return None  # SECRET_KEY changed: as good as none
+
+
+def _keep_unlock_token(device: Device, token: bytes, secret_key: str, now: datetime) -> None:
+    """Store the UnlockToken encrypted: ClearPasscode must send it back (Apple's schema)."""
+    if _stored(secret_key, device.unlock_token) == token:
+        return
+    device.unlock_token = secrets.encrypt(secret_key, token)
+    lifecycle.log(device, "unlock_token.stored", now=now)
+
+
+def token_update(
+    device: Device, message: Message, now: datetime, *, secret_key: str, ask_facts: bool = True
+) -> None:
+    """TokenUpdate: the device's push credentials; the first one completes enrollment (and,
+    with `ask_facts`, queues the questions of portal.mdm.facts).
+
+    Under Device Enrollment an iPhone or iPad may add its UnlockToken, kept encrypted.
+    """
     _check_topic(device, message)
-    identify(device, message)
+    identify(device, message)  # refuses an UnlockToken under User Enrollment
     push_token, push_magic = _push_credentials(device, message)
     if "EnrollmentUserID" in message or "UserID" in message:
         _user_channel(device, message, now)
         return
+    unlock_token = _secret_data(device, message, "UnlockToken")
     if device.status == DeviceStatus.AUTHENTICATED:
         device.push_token, device.push_magic = push_token, push_magic
         lifecycle.transition(
             device, DeviceStatus.ENROLLED, action="checkin.token_update", details={}, now=now
         )
+        if ask_facts:
+            facts.queue_for_device(device, now)  # what the device is, as Apple lets us ask
     elif device.status == DeviceStatus.ENROLLED:
-        if (device.push_token, device.push_magic) == (push_token, push_magic):
-            return  # a repeated TokenUpdate: nothing changed
-        device.push_token, device.push_magic = push_token, push_magic
-        lifecycle.log(device, "push_token.updated", now=now)
+        if (device.push_token, device.push_magic) != (push_token, push_magic):
+            device.push_token, device.push_magic = push_token, push_magic
+            lifecycle.log(device, "push_token.updated", now=now)
     else:
         raise IllegalTransition(device, DeviceStatus.ENROLLED, "checkin.token_update")
+    if unlock_token is not None:
+        _keep_unlock_token(device, unlock_token, secret_key, now)
 
 
 def _user_channel(device: Device, message: Message, now: datetime) -> None:
@@ -185,6 +239,49 @@ def _user_channel(device: Device, message: Message, now: datetime) -> None:
     lifecycle.log(device, "user_channel.enrolled", {"enrollment_user_id": user_id}, now=now)
 
 
+def _bootstrap_device(device: Device, message: Message, action: str) -> None:
+    """Checks of both bootstrap token messages: a Mac under Device Enrollment, enrolled."""
+    _check_topic(device, message)
+    identify(device, message)
+    if is_user_enrollment(device):
+        # Apple's schema: forbidden under User Enrollment.
+        raise Malformed("bootstrap_token_under_user_enrollment", device=device)
+    if device.platform != Platform.MACOS:
+        raise Malformed("bootstrap_token_not_macos", device=device)
+    if device.status not in (DeviceStatus.AUTHENTICATED, DeviceStatus.ENROLLED):
+        raise IllegalTransition(device, device.status, action)
+
+
+def set_bootstrap_token(
+    device: Device, message: Message, now: datetime, *, secret_key: str
+) -> None:
+    """SetBootstrapToken: keep the Mac's bootstrap token, encrypted; none or empty removes it."""
+    _bootstrap_device(device, message, "checkin.set_bootstrap_token")
+    token = _secret_data(device, message, "BootstrapToken")
+    if token is None:
+        if device.bootstrap_token is not None:
+            device.bootstrap_token = None
+            lifecycle.log(device, "bootstrap_token.removed", now=now)
+        return
+    if _stored(secret_key, device.bootstrap_token) == token:
+        return
+    device.bootstrap_token = secrets.encrypt(secret_key, token)
+    lifecycle.log(device, "bootstrap_token.stored", now=now)
+
+
+def get_bootstrap_token(
+    device: Device, message: Message, now: datetime, *, secret_key: str
+) -> dict[str, Any]:
+    """GetBootstrapToken: the stored token, or an answer without one (Apple's schema makes
+    `BootstrapToken` optional in the response)."""
+    _bootstrap_device(device, message, "checkin.get_bootstrap_token")
+    token = _stored(secret_key, device.bootstrap_token)
+    if token is None and device.bootstrap_token is not None:
+        log.error("the bootstrap token of device %s cannot be decrypted", device.id)
+    lifecycle.log(device, "bootstrap_token.requested", {"found": token is not None}, now=now)
+    return {"BootstrapToken": token} if token is not None else {}
+
+
 def check_out(device: Device, message: Message, now: datetime) -> None:
     """CheckOut: the profile was removed; the enrollment ends and its credentials die."""
     _check_topic(device, message)
@@ -196,6 +293,9 @@ def check_out(device: Device, message: Message, now: datetime) -> None:
     )
     device.push_token = None
     device.push_magic = None
+    # The device's secrets are useless and must not outlive the enrollment.
+    device.unlock_token = None
+    device.bootstrap_token = None
     tokens.revoke_for_device(device, now)
 
 
@@ -204,24 +304,48 @@ def user_authenticate(device: Device, message: Message, now: datetime) -> None:
     raise Declined("user_authenticate_declined", device=device)
 
 
-HANDLERS: dict[str, Callable[[Device, Message, datetime], None]] = {
-    "Authenticate": authenticate,
+def _plain(handler: Callable[[Device, Message, datetime], None]):
+    """A handler that needs none of the options of `handle`."""
+
+    def handle(device: Device, message: Message, now: datetime, **_options: Any) -> None:
+        return handler(device, message, now)
+
+    return handle
+
+
+def _secrets_only(handler: Callable[..., dict[str, Any] | None]):
+    def handle(device: Device, message: Message, now: datetime, *, secret_key: str, **_options):
+        return handler(device, message, now, secret_key=secret_key)
+
+    return handle
+
+
+HANDLERS: dict[str, Callable[..., dict[str, Any] | None]] = {
+    "Authenticate": _plain(authenticate),
     "TokenUpdate": token_update,
-    "CheckOut": check_out,
-    "UserAuthenticate": user_authenticate,
+    "CheckOut": _plain(check_out),
+    "UserAuthenticate": _plain(user_authenticate),
+    "SetBootstrapToken": _secrets_only(set_bootstrap_token),
+    "GetBootstrapToken": _secrets_only(get_bootstrap_token),
 }
 
 
-def handle(device: Device, message: Message, now: datetime) -> str:
-    """Dispatch a check-in by its MessageType; returns the MessageType handled."""
+def handle(
+    device: Device, message: Message, now: datetime, *, secret_key: str, ask_facts: bool = True
+) -> Answer:
+    """Dispatch a check-in by its MessageType. `secret_key` encrypts the tokens devices
+    hand over (portal.apple.secrets); `ask_facts`: ask a device that completes its
+    enrollment for its facts (portal.mdm.facts)."""
     kind = message.get("MessageType")
     if not isinstance(kind, str) or not kind:
         raise Malformed("MessageType_missing", device=device)
     handler = HANDLERS.get(kind)
     if handler is None:
         raise Malformed("MessageType_unknown", device=device)
-    handler(device, message, now)
+    if not secret_key:
+        raise ValueError("check-ins need the secret key that encrypts device tokens")
+    answer = Answer(kind, handler(device, message, now, secret_key=secret_key, ask_facts=ask_facts))
     from .. import metrics
 
     metrics.checkin(kind)
-    return kind
+    return answer

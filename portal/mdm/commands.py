@@ -38,7 +38,12 @@ def _check(request_type: str, payload: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _add(
-    device: Device, request_type: str, payload: dict, actor: User | None, channel: str
+    device: Device,
+    request_type: str,
+    payload: dict,
+    actor: User | None,
+    channel: str,
+    audited: bool = True,
 ) -> MDMCommand:
     """The command, its audit event, device-log entry and push, added to the session."""
     if device.status != DeviceStatus.ENROLLED:
@@ -54,14 +59,8 @@ def _add(
     )
     db.session.add(command)
     details = {"command_uuid": command.uuid, "request_type": request_type}
-    audit.record(
-        actor,
-        "mdm.command.queued",
-        channel=channel,
-        target_type="device",
-        target_id=device.id,
-        after=details,
-    )
+    if audited:
+        audit.record(actor, "mdm.command.queued", channel=channel, target=device, after=details)
     lifecycle.log(device, "command.queued", details)
     push.notify_after_commit(device)
     return command
@@ -74,15 +73,17 @@ def queue(
     *,
     actor: User | None,
     channel: str = "web",
+    audited: bool = True,
 ) -> MDMCommand:
     """Queue `request_type` (with the command's other keys in `payload`) for `device`.
 
-    Writes an audit event and a device-log entry; the device's push is queued with them
+    Writes an audit event (unless not `audited`: the portal's own routine questions, such
+    as the daily device facts) and a device-log entry; the device's push is queued with them
     and sent by the background worker once the caller commits. Raises CommandError for a
     device that is not enrolled or a malformed command.
     """
     payload = _check(request_type, payload)
-    command = _add(device, request_type, payload, actor, channel)
+    command = _add(device, request_type, payload, actor, channel, audited)
     db.session.flush()
     return command
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ..enrollment import lifecycle
 from ..extensions import db
 from ..models import CommandStatus, Device, DeviceLogEntry, DeviceStatus, MDMCommand
-from . import plist
+from . import facts, plist
 from .checkin import identify, is_user_enrollment, text
 from .errors import Conflict, Malformed
 
@@ -68,6 +68,9 @@ def _record(device: Device, report: dict[str, Any], status: str, now: datetime) 
     if command is None:
         raise Malformed("unknown_command", device=device)
     outcome = RESULTS[status]
+    result = {k: v for k, v in report.items() if k not in ENVELOPE}
+    # Refused whole, as at check-in: identifiers User Enrollment must not carry.
+    facts.check_answer(device, command.request_type, result)
     if command.status == outcome:
         return  # the same answer again: already recorded
     # A timed-out command the device carried out after all: its answer still counts.
@@ -75,7 +78,9 @@ def _record(device: Device, report: dict[str, Any], status: str, now: datetime) 
         raise Conflict("command_not_awaiting_result", device=device, detail=command.status)
     command.status = outcome
     command.result_at = now
-    command.result = plist.to_json({k: v for k, v in report.items() if k not in ENVELOPE})
+    command.result = plist.to_json(result)
+    if outcome == CommandStatus.ACKNOWLEDGED:
+        facts.record(device, command.request_type, result, now)
     lifecycle.log(
         device,
         f"command.{outcome.value}",

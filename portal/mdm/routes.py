@@ -290,17 +290,27 @@ def enroll_auth():
 @external
 @device_limit
 def checkin_message():
-    """Check-in: Authenticate, TokenUpdate, CheckOut (UserAuthenticate declined, 410)."""
+    """Check-in: Authenticate, TokenUpdate, CheckOut, Set/GetBootstrapToken
+    (UserAuthenticate declined, 410)."""
     if request.mimetype != CHECKIN_TYPE:
         raise UnsupportedMediaType("wrong_content_type", detail=request.mimetype[:100])
     body = _read_body(CHECKIN_MAX_BYTES)
     bound = _bind()
     message = plist_limits.parse(body, plist_limits.CHECKIN)
     now = utcnow()
-    checkin.handle(bound.device, message, now)
-    binding.accepted(bound, token_days=_settings().access_token_days, now=now)
+    settings = _settings()
+    answer = checkin.handle(
+        bound.device,
+        message,
+        now,
+        secret_key=settings.secret_key,
+        ask_facts=settings.device_facts,
+    )
+    binding.accepted(bound, token_days=settings.access_token_days, now=now)
     _commit()
-    return Response(b"", 200)
+    if answer.body is None:
+        return Response(b"", 200)
+    return Response(plist.dumps(answer.body), 200, mimetype="application/xml")
 
 
 @bp.put("/mdm/connect")

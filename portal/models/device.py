@@ -47,6 +47,15 @@ class Device(TimestampMixin, Base):
     enrolled_at: Mapped[datetime | None]
     last_checkin_at: Mapped[datetime | None]
     unenrolled_at: Mapped[datetime | None]
+    # Device Enrollment only, encrypted (portal.apple.secrets): the UnlockToken of the
+    # TokenUpdate (ClearPasscode sends it back) and the Mac's bootstrap token.
+    unlock_token: Mapped[str | None] = mapped_column(sa.Text)
+    bootstrap_token: Mapped[str | None] = mapped_column(sa.Text)
+    # What the device last answered to DeviceInformation, ProfileList and
+    # InstalledApplicationList (portal.mdm.facts), and when the portal last asked.
+    facts: Mapped[dict | None] = mapped_column(sa.JSON)
+    facts_updated_at: Mapped[datetime | None]
+    facts_requested_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import plistlib
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from portal import demo
+from portal.apple import secrets
 from portal.enrollment.lifecycle import hash_secret
 from portal.extensions import db
-from portal.models import Device, MDMCommand, User
+from portal.models import Device, MDMCommand, User, utcnow
 
 SECRET = "bobs-iphone-checkin-secret"  # noqa: S105
 
@@ -25,6 +27,8 @@ def _seed_devices(app) -> dict[str, int]:
             ids[email] = device.id
             if email == "bob@example.com":
                 device.checkin_secret_hash = hash_secret(SECRET)
+                # As a Device-Enrolled iPhone's TokenUpdate leaves it: Unlock can be sent.
+                device.unlock_token = secrets.encrypt(app.config["SECRET_KEY"], b"keybag")
         db.session.commit()
     return ids
 
@@ -121,3 +125,56 @@ def test_the_device_page_fits_a_phone(page_factory, seeded, live_server, sign_in
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     box = phone.locator("#action-lock").bounding_box()
     assert box["height"] >= 44
+
+
+def _report(app, device_id: int) -> None:
+    """What a User-Enrolled iPhone answered to the facts commands."""
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        device.model, device.os_version = "iPhone16,1", "18.2.1"
+        device.facts = {
+            "device_information": {
+                "OSVersion": "18.2.1",
+                "BuildVersion": "22C161",
+                "ProductName": "iPhone16,1",
+                "DeviceCapacity": 128.0,
+                "AvailableDeviceCapacity": 41.6,
+                "BatteryLevel": 0.82,
+            },
+            "profiles": [
+                {"identifier": "com.example.enrollment", "name": "Example Corp – work data",
+                 "organization": "Example Corp"},
+                {"identifier": "com.example.passcode", "name": "Example Corp – passcode policy",
+                 "organization": "Example Corp"},
+            ],
+            "apps": [{"name": "Microsoft Outlook", "identifier": "com.microsoft.Office.Outlook",
+                      "version": "4.2450.0"}],
+        }  # fmt: skip
+        device.facts_updated_at = utcnow()
+        db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("locale", "width", "title", "storage"),
+    [
+        ("en-US", 1280, "What the device reports", "42 GB free of 128 GB"),
+        ("fr-FR", 375, "Ce que l’appareil indique", "42 Go libres sur 128 Go"),
+    ],
+)
+def test_the_device_page_shows_what_the_device_reports(
+    page_factory, seeded, live_server, sign_in, tmp_path, locale, width, title, storage
+):
+    ids = _seed_devices(seeded)
+    _report(seeded, ids["alice@example.com"])
+    page = page_factory(locale=locale, viewport={"width": width, "height": 900})
+    sign_in(page, "alice@example.com")
+    page.goto(f"{live_server}/devices/{ids['alice@example.com']}")
+    card = page.locator("#device-reported")
+    expect(card.get_by_role("heading", level=2)).to_have_text(title)
+    expect(page.locator("#reported-model")).to_have_text("iPhone 15 Pro (iPhone16,1)")
+    expect(page.locator("#reported-os")).to_contain_text("18.2.1")
+    expect(card).to_contain_text(storage)
+    expect(page.locator("#reported-profiles li")).to_have_count(2)
+    expect(page.locator("#reported-apps")).to_contain_text("Microsoft Outlook")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    card.screenshot(path=str(tmp_path / f"reported-{locale}-{width}.png"))

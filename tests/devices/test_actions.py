@@ -38,9 +38,24 @@ FORBIDDEN = [
 ]
 
 
+def test_unlock_is_inactive_without_the_devices_unlock_token(seeded, ctx):
+    device = db.session.get(
+        Device, add_device("alice@example.com", EnrollmentType.DEVICE, Platform.IOS)
+    )
+    unlock = service.availability(device, "unlock")
+    assert not unlock.allowed and unlock.reason_code == "no_unlock_token"
+    assert "unlock token" in str(unlock.reason_text)
+    with pytest.raises(service.ActionRefused):
+        adam = db.session.scalar(sa.select(User).where(User.email == "adam@example.com"))
+        service.perform_action(device, "unlock", actor=adam, settings=None)
+    assert command_count() == 0
+
+
 @pytest.mark.parametrize(("kind", "platform"), list(TABLE))
 def test_the_service_follows_apples_table(seeded, ctx, kind, platform):
-    device = db.session.get(Device, add_device("alice@example.com", kind, platform))
+    # A stored unlock token (only its presence counts here): without one, Unlock is inactive.
+    ident = add_device("alice@example.com", kind, platform, unlock_token="encrypted")
+    device = db.session.get(Device, ident)
     choices = service.allowed_actions(device)
     assert [c.action for c in choices] == list(Action)
     assert {c.action for c in choices if c.allowed} == TABLE[(kind, platform)]

@@ -98,7 +98,8 @@ def test_every_kind_is_a_configuration_profile(kind: ProfileKind) -> None:
     assert profile["PayloadDisplayName"] == spec.display_name
     assert profile["PayloadDescription"] == spec.description
     assert profile["PayloadOrganization"] == "Example Corp"
-    assert profile["PayloadRemovalDisallowed"] is False
+    # Apple forbids it under User Enrollment on iOS and iPadOS (see test_apple_conformance).
+    assert "PayloadRemovalDisallowed" not in profile
     assert profile["PayloadIdentifier"].startswith("com.example.portal.")
     assert "PayloadScope" not in profile
     uuid.UUID(profile["PayloadUUID"])

@@ -18,7 +18,9 @@ def mdm_pki(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture
 def app(app_factory, mdm_pki):
-    app = app_factory(PUBLIC_BASE_URL=BASE, **mdm_pki)
+    # Without the device-facts questions at enrollment, a test's queue holds only its own
+    # commands (tests/mdm/test_device_facts.py turns them on).
+    app = app_factory(PUBLIC_BASE_URL=BASE, MDM_DEVICE_FACTS=False, **mdm_pki)
     with app.app_context():
         limiter.reset()
     return app

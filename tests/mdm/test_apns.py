@@ -60,6 +60,7 @@ def app(app_factory, mdm_pki, apns, apns_url):
     app = app_factory(
         PUBLIC_BASE_URL=BASE,
         MDM_PUSH="apns",
+        MDM_DEVICE_FACTS=False,  # only the test's own pushes
         APNS_URL=apns_url,
         APNS_CA_FILE=apns.ca_file,
         APNS_TIMEOUT=2,
