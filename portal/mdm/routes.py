@@ -27,7 +27,7 @@ from ..enrollment.service import EnrollmentInputError
 from ..extensions import client_address, db, limiter
 from ..htmx import render
 from ..models import DeviceStatus, Role, utcnow
-from . import binding, bp, checkin, connect, enroll, plist_limits
+from . import binding, bp, checkin, connect, enroll, plist, plist_limits
 from .errors import Conflict, MDMRefusal, TooLarge, Unauthenticated, UnsupportedMediaType
 
 log = logging.getLogger(__name__)

@@ -114,6 +114,18 @@ def check_expiry(config: Mapping) -> str:
     return "; ".join(str(n.message) for n in notices) or "nothing expires within 30 days"
 
 
+def refresh_device_facts(config: Mapping) -> str:
+    """Ask each enrolled device not asked for a day for what the company may know of it
+    (OS version, model, work profiles and apps); devices answer when they next connect."""
+    from ..mdm import facts
+
+    if not config.get("MDM_DEVICE_FACTS", True):
+        return "device facts are turned off (MDM_DEVICE_FACTS)"
+    asked = facts.queue_device_facts(utcnow())
+    db.session.commit()
+    return f"{asked} devices asked for their facts"
+
+
 def clean_outbox(config: Mapping) -> str:
     """Sent and cancelled e-mail older than OUTBOX_KEEP_DAYS; heartbeats of workers gone."""
     from ..outbox import service as outbox
@@ -137,6 +149,7 @@ for _job in (
     Job("apps_sync", timedelta(hours=6), sync_apps, _l("Apps and Books sync")),
     Job("expiry_checks", timedelta(hours=12), check_expiry, _l("Certificate and token expiry")),
     Job("outbox_cleanup", timedelta(days=1), clean_outbox, _l("Outgoing e-mail cleanup")),
+    Job("device_facts", timedelta(hours=1), refresh_device_facts, _l("Refresh device facts")),
 ):
     register(_job)
 

@@ -130,6 +130,24 @@ def test_every_built_in_job_runs_and_says_what_it_did(seeded):
         "ok",
         "0 sent or cancelled e-mails older than 30 days removed",
     )
+    assert details["device_facts"][0] == "ok"
+
+
+def test_the_device_facts_job_asks_each_enrolled_device_once_a_day(seeded):
+    from portal.models import MDMCommand
+    from tests.devices.conftest import add_device
+
+    with seeded.app_context():
+        iphone = add_device(
+            "alice@example.com", EnrollmentType.USER, Platform.IOS, enrollment_id="E-JOB"
+        )
+        add_device("bob@example.com", EnrollmentType.DEVICE, Platform.IOS, status="unenrolled")
+        assert jobs.refresh_device_facts(seeded.config) == "1 devices asked for their facts"
+        asked = db.session.scalars(
+            sa.select(MDMCommand.device_id).where(MDMCommand.request_type == "DeviceInformation")
+        ).all()
+        assert asked == [iphone]
+        assert jobs.refresh_device_facts(seeded.config) == "0 devices asked for their facts"
 
 
 def test_the_worker_loop_beats_and_forgets_its_heartbeat_when_stopped(seeded, monkeypatch):
