@@ -83,6 +83,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(apps_routes.bp)
     app.cli.add_command(apps_cli.apps_cli)
 
+    from .apps import work_routes
+    from .configurations import hooks as configuration_hooks
+    from .configurations import routes as configuration_routes
+
+    app.register_blueprint(work_routes.bp)
+    app.register_blueprint(configuration_routes.bp)
+    configuration_hooks.init_app(app)
+
     from . import scim
 
     scim.init_app(app)

@@ -238,6 +238,7 @@ def upgrade():
             ),
             nullable=False,
         ),
+        sa.Column("assigned", sa.Boolean(), nullable=False),
         sa.Column("command_uuid", sa.String(length=36), nullable=True),
         sa.Column("error", sa.JSON(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import signals
 from ..enrollment import lifecycle
 from ..enrollment.lifecycle import IllegalTransition
 from ..extensions import db
@@ -162,6 +163,7 @@ def token_update(device: Device, message: Message, now: datetime) -> None:
         lifecycle.transition(
             device, DeviceStatus.ENROLLED, action="checkin.token_update", details={}, now=now
         )
+        signals.device_enrolled.send(device, now=now)
     elif device.status == DeviceStatus.ENROLLED:
         if (device.push_token, device.push_magic) == (push_token, push_magic):
             return  # a repeated TokenUpdate: nothing changed

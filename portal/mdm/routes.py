@@ -27,7 +27,7 @@ from ..enrollment.service import EnrollmentInputError
 from ..extensions import client_address, db, limiter
 from ..htmx import render
 from ..models import Role, utcnow
-from . import binding, bp, checkin, connect, enroll, plist
+from . import binding, bp, checkin, connect, declarative, enroll, plist
 from .errors import Conflict, MDMRefusal, TooLarge, Unauthenticated, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -287,9 +287,15 @@ def checkin_message():
     bound = _bind()
     message = plist.parse_dict(body, limit=CHECKIN_MAX_BYTES)
     now = utcnow()
-    checkin.handle(bound.device, message, now)
+    answer = b""
+    if message.get("MessageType") == declarative.MESSAGE_TYPE:
+        answer = declarative.handle(bound.device, message, now, prefix=_settings().profile_prefix)
+    else:
+        checkin.handle(bound.device, message, now)
     binding.accepted(bound, token_days=_settings().access_token_days, now=now)
     _commit()
+    if answer:
+        return Response(answer, 200, mimetype="application/json")
     return Response(b"", 200)
 
 

@@ -100,6 +100,8 @@ class DeviceConfiguration(Base):
     kind: Mapped[ConfigurationKind] = enum_column(ConfigurationKind)
     version: Mapped[int] = mapped_column(default=1)
     state: Mapped[DeliveryState] = enum_column(DeliveryState, default=DeliveryState.PENDING)
+    # False when an admin sent it from the device page: assignments leave it alone.
+    assigned: Mapped[bool] = mapped_column(default=True)
     command_uuid: Mapped[str | None] = mapped_column(sa.String(36), index=True)
     # Apple's answer to a failed command (ErrorChain), or why it was not sent.
     error: Mapped[dict | None] = mapped_column(sa.JSON)
