@@ -137,6 +137,7 @@ def _install_command(
         variables=_variables(user),
         display_name=configuration.name,
         organization=settings.organization,
+        enrollment="user" if device.enrollment_type == EnrollmentType.USER else "device",
         description=description,
         secrets=service.open_secrets(secret_key, configuration),
     )

@@ -681,7 +681,14 @@ def build_payloads(
         if apps and platform == "macos":
             extra[APP_VPN_MAPPING] = {
                 "AppLayerVPNMapping": [
-                    {"Identifier": bundle, "VPNUUID": vpn_uuid, "DesignatedRequirement": ""}
+                    {
+                        "Identifier": bundle,
+                        "SigningIdentifier": bundle,
+                        "DesignatedRequirement": (
+                            f'identifier "{bundle}" and anchor apple generic'
+                        ),
+                        "VPNUUID": vpn_uuid,
+                    }
                     for bundle in apps
                 ]
             }

@@ -96,7 +96,7 @@ def key_notes(kind: ConfigurationKind) -> dict[str, list[KeyNote]]:
 def _key_mode(f: kinds.Field, os_name: str) -> str:
     if f.payload_type == kinds.SETTINGS_COMMAND:
         return "allowed"
-    return apple_schema.key_mode(f.payload_type, f.key, SCHEMA_OS[os_name], "user")
+    return apple_schema.key_mode(f.payload_type, f.key.split("."), SCHEMA_OS[os_name], "user")
 
 
 def targets(platforms: Iterable[str], groups: Iterable[Group], everyone: bool) -> set[tuple]:
@@ -181,6 +181,7 @@ def findings(
         variables=_variables_example(),
         display_name="check",
         organization="Example",
+        enrollment=enrollment_name,
         secrets={name: "secret" for name in kinds.secret_fields(kind) if name in settings},
     )
     return [str(f) for f in apple_schema.validate_profile(profile, os_name, enrollment_name)]
@@ -196,10 +197,15 @@ def build_profile(
     variables: Mapping[str, str],
     display_name: str,
     organization: str,
+    enrollment: str,
     description: str = "",
     secrets: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The configuration profile (a dict; plistlib writes it) for these settings."""
+    """The configuration profile (a dict; plistlib writes it) for these settings, for a
+    device on `platform` under `enrollment` ("user" or "device").
+
+    Keys that device ignores or does not have are left out (they would do nothing there);
+    keys it forbids stay, so that Apple's schema finds them (`problems`)."""
     content = kinds.build_payloads(
         kind,
         {k: v for k, v in settings.items() if not _is_secret(v)},
@@ -209,6 +215,8 @@ def build_profile(
         variables=variables,
         secrets=secrets,
     )
+    for payload in content:
+        _drop_inert_keys(payload, platform, enrollment)
     profile: dict[str, Any] = {
         "PayloadType": "Configuration",
         "PayloadVersion": 1,
@@ -221,6 +229,17 @@ def build_profile(
     if description:
         profile["PayloadDescription"] = description
     return profile
+
+
+def _drop_inert_keys(payload: dict[str, Any], platform: str, enrollment: str) -> None:
+    payload_type = payload["PayloadType"]
+    for key in [k for k in payload if not k.startswith("Payload")]:
+        try:
+            mode = apple_schema.key_mode(payload_type, [key], SCHEMA_OS[platform], enrollment)
+        except apple_schema.SchemaError:
+            continue  # Apple's schema reports it as unknown
+        if mode in ("ignored", "unsupported"):
+            del payload[key]
 
 
 def _is_secret(value: Any) -> bool:
