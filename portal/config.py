@@ -198,6 +198,10 @@ def load(overrides: dict | None = None) -> dict:
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
         ).rstrip("/"),
+        # Declarative Device Management status channel: User-Enrolled devices (iOS 15+,
+        # macOS 13+) get the DeclarativeManagement command at enrollment and report their
+        # OS version, passcode compliance and managed apps by themselves.
+        "MDM_DECLARATIVE_STATUS": _bool(os.environ.get("MDM_DECLARATIVE_STATUS"), True),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

@@ -65,7 +65,8 @@ def on_enrolled(device: Device, now=None, **_extra) -> None:
         org=_org(),
         client=apps_service.apple_client(current_app.config),
     )
-    _guarded(declarative.enable, device, now or utcnow())
+    if current_app.config.get("MDM_DECLARATIVE_STATUS"):
+        _guarded(declarative.enable, device, now or utcnow())
 
 
 def on_answer(device: Device, command=None, **_extra) -> None:
