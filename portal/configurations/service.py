@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
@@ -447,3 +448,31 @@ def delete(actor: User | None, configuration: Configuration) -> None:
 def file_of(configuration: Configuration) -> bytes | None:
     value = (configuration.settings or {}).get("file")
     return base64.b64decode(value) if value else None
+
+
+def ensure_passcode_presets() -> list[str]:
+    """The passcode presets as configurations (as migration 0016 creates them), where
+    missing: for databases built without it (demo data, tests). Returns the names added."""
+    from ..devices.configurations import PASSCODE_PRESETS
+
+    added = []
+    for priority, preset in zip((100, 90), PASSCODE_PRESETS.values(), strict=False):
+        if db.session.scalar(sa.select(Configuration.id).where(Configuration.preset == preset.key)):
+            continue
+        with force_locale("en"):
+            name = str(preset.label)
+        db.session.add(
+            Configuration(
+                name=name,
+                kind=ConfigurationKind.PASSCODE,
+                identifier="passcode",
+                settings=dict(preset.settings),
+                platforms=list(PLATFORMS),
+                priority=priority,
+                everyone=False,
+                preset=preset.key,
+            )
+        )
+        added.append(name)
+    db.session.flush()
+    return added
