@@ -82,6 +82,8 @@ _SATISFIED_BY = {("com.apple.mdm", "ManagedAppleID"): ("AssignedManagedAppleID",
 # App-Layer VPN "fields are the same as the VPN payload, with the addition of" its own.
 _SAME_KEYS_AS = {"com.apple.vpn.managed.applayer": "com.apple.vpn.managed"}
 
+_ALL_ENROLLMENTS = ("supervised", "device", "user", "local")
+
 _CONTAINERS = ("array", "dictionary")
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -310,6 +312,14 @@ def _payload(path: Path, kind: str, name_key: str) -> PayloadSchema:
     raw = _load_file(path)
     head = raw.get("payload") or {}
     supported = {os: entry or {} for os, entry in (head.get("supportedOS") or {}).items()}
+    if kind == "declaration":
+        # Activations (and a few management declarations) name no allowed-enrollments:
+        # they apply under every enrollment, the configurations they activate say the rest.
+        supported = {
+            os: entry if "allowed-enrollments" in entry or entry.get("introduced") == "n/a"
+            else {**entry, "allowed-enrollments": list(_ALL_ENROLLMENTS)}
+            for os, entry in supported.items()
+        }  # fmt: skip
     return PayloadSchema(
         payload_type=str(head.get(name_key)),
         kind=kind,
