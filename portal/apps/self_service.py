@@ -36,7 +36,7 @@ from ..models import (
     group_membership,
     utcnow,
 )
-from . import catalogue, licences, service
+from . import licences, service
 from .client import AppsAndBooksClient
 
 log = logging.getLogger(__name__)
@@ -332,6 +332,3 @@ def withdraw(actor: User, offer_row: AppOffer) -> None:
     )
     db.session.delete(offer_row)
     db.session.flush()
-
-
-__all__ = ["catalogue"]

@@ -11,7 +11,7 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,13 @@ _spec(
             Field("vpn_name", "UserDefinedName", _l("VPN name"), required=True),
             Field("server", "IKEv2.RemoteAddress", _l("Server"), required=True),
             Field("remote_id", "IKEv2.RemoteIdentifier", _l("Remote identifier"), required=True),
-            Field("local_id", "IKEv2.LocalIdentifier", _l("Local identifier")),
+            Field(
+                "local_id",
+                "IKEv2.LocalIdentifier",
+                _l("Local identifier"),
+                required=True,
+                default="{email}",
+            ),  # fmt: skip
             Field(
                 "auth",
                 "IKEv2.AuthenticationMethod",
@@ -493,16 +499,20 @@ _spec(
 )
 
 
-def clean(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
+def clean(kind: Kind, raw: Mapping[str, Any], stored: Iterable[str] = ()) -> dict[str, Any]:
     """The stored settings of `kind` from form values (strings, files as bytes).
 
-    Secrets stay as given: the service encrypts them. Raises SettingsError on the first
+    Secrets stay as given: the service encrypts them. `stored` names the secrets and files
+    already kept, which an empty field leaves as they are. Raises SettingsError on the first
     value Apple would not accept.
     """
     spec = SPECS[Kind(kind)]
+    kept = set(stored)
     cleaned: dict[str, Any] = {}
     for f in spec.fields:
         value = raw.get(f.name)
+        if f.name in kept and value in (None, "", b""):
+            continue
         if f.input == "bool":
             cleaned[f.name] = value in (True, "y", "on", "true", "1")
             continue
@@ -547,7 +557,7 @@ def clean(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
             cleaned[f.name] = lines
         else:
             cleaned[f.name] = text
-    _check_kind(spec, cleaned)
+    _check_kind(spec, {**{name: True for name in kept}, **cleaned})
     return cleaned
 
 
@@ -568,7 +578,7 @@ def _check_kind(spec: KindSpec, values: dict[str, Any]) -> None:
         raise SettingsError("url", _l("Give an address starting with https://."))
     if kind == Kind.SCEP and not re.match(r"https?://", values.get("url", "")):
         raise SettingsError("url", _l("Give an address starting with https://."))
-    if kind == Kind.PKCS12 and values.get("file"):
+    if kind == Kind.PKCS12 and isinstance(values.get("file"), str):
         try:
             base64.b64decode(values["file"], validate=True)
         except (binascii.Error, ValueError):

@@ -378,14 +378,16 @@ def save(
     if configuration is not None and configuration.kind != kind:
         raise ConfigurationError(_l("Choose a kind of configuration."))
     name, chosen, priority = _clean_common(name, platforms, priority)
+    previous = dict(configuration.settings or {}) if configuration is not None else {}
+    stored = [
+        f.name
+        for f in kinds.SPECS[kind].fields
+        if f.input in ("secret", "file") and previous.get(f.name)
+    ]
     try:
-        cleaned = kinds.clean(kind, raw)
+        cleaned = kinds.clean(kind, raw, stored=stored)
     except kinds.SettingsError as exc:
         raise ConfigurationError(exc.message, field=exc.field) from None
-    previous = configuration.settings if configuration is not None else {}
-    if configuration is not None:
-        # A secret left empty keeps the stored one; clean() needed it only when new.
-        pass
     cleaned = _merge_secrets(kind, cleaned, previous or {}, secret_key)
     groups = _groups(group_ids)
     reasons = problems(kind, cleaned, targets(chosen, groups, everyone))

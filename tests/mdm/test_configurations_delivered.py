@@ -201,6 +201,7 @@ def test_a_mac_under_user_enrollment_never_gets_what_it_does_not_apply(seeded, d
                 "vpn_name": "VPN",
                 "server": "vpn.example.com",
                 "remote_id": "vpn",
+                "local_id": "{email}",
                 "auth": "None",
                 "on_demand": "y",
             }  # fmt: skip
