@@ -367,6 +367,7 @@ def command_answered(device: Device, command: MDMCommand) -> None:
             db.session.delete(row)
             return
         row.state, row.error, row.updated_at = DeliveryState.INSTALLED, None, now
+        _map_vpn_apps(device, row, command)
     elif command.status in (CommandStatus.ERROR, CommandStatus.FORMAT_ERROR):
         result = dict(command.result or {})
         result["Status"] = (
@@ -386,6 +387,36 @@ def command_answered(device: Device, command: MDMCommand) -> None:
                 "message": result["message"],
             },
         ).status = "error"
+
+
+def _map_vpn_apps(device: Device, row: DeviceConfiguration, command: MDMCommand) -> None:
+    """An iPhone or iPad routes apps through a per-app VPN by app attributes, once the VPN is
+    installed (a Mac got the mapping payload in the profile itself)."""
+    configuration = row.configuration
+    if (
+        row.kind != ConfigurationKind.PER_APP_VPN
+        or configuration is None
+        or platform_of(device) != "ios"
+        or not (configuration.settings or {}).get("apps")
+        or command.request_type != "InstallProfile"
+    ):
+        return
+    profile = plistlib.loads(_profile_bytes(command))
+    commands.queue(
+        device,
+        kinds.SETTINGS_COMMAND,
+        kinds.app_vpn_attributes(profile["PayloadIdentifier"], configuration.settings["apps"]),
+        actor=None,
+        channel="system",
+    )
+
+
+def _profile_bytes(command: MDMCommand) -> bytes:
+    from ..enrollment.pki import unwrap_signed_data
+    from ..mdm import plist as mdm_plist
+
+    signed = mdm_plist.from_json(command.payload or {})["Payload"]
+    return unwrap_signed_data(signed) or signed
 
 
 def device_rows(device: Device) -> list[DeviceConfiguration]:

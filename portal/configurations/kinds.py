@@ -681,7 +681,7 @@ def build_payloads(
             for key in ("ProxyType", "ProxyServer", "ProxyServerPort"):
                 main.pop(key, None)
     if kind == Kind.PER_APP_VPN:
-        vpn_uuid = stable_uuid(identifier, "vpn")
+        vpn_uuid = per_app_vpn_uuid(identifier)
         main["VPNUUID"] = vpn_uuid
         main["VPNType"] = "IKEv2"
         ike = main.setdefault("IKEv2", {})
@@ -720,8 +720,21 @@ def build_payloads(
 
 
 def per_app_vpn_uuid(identifier: str) -> str:
-    """The VPNUUID an app is mapped to (InstallApplication's Attributes on iOS)."""
+    """The VPNUUID of the per-app VPN whose profile has `identifier`."""
     return stable_uuid(identifier, "vpn")
+
+
+def app_vpn_attributes(identifier: str, bundles: list[str]) -> dict[str, Any]:
+    """The Settings command (without RequestType) that routes these apps through the per-app
+    VPN on an iPhone or iPad, where the app-mapping payload does not exist."""
+    vpn_uuid = per_app_vpn_uuid(identifier)
+    return {
+        "Settings": [
+            {"Item": "ApplicationAttributes", "Identifier": bundle,
+             "Attributes": {"VPNUUID": vpn_uuid}}
+            for bundle in bundles
+        ]
+    }  # fmt: skip
 
 
 def settings_command(settings: Mapping[str, Any], *, variables: Mapping[str, str],

@@ -97,6 +97,8 @@ def key_notes(kind: ConfigurationKind) -> dict[str, list[KeyNote]]:
 def _key_mode(f: kinds.Field, os_name: str) -> str:
     if f.payload_type == kinds.SETTINGS_COMMAND:
         return "allowed"
+    if f.payload_type == kinds.APP_VPN_MAPPING and os_name == "ios":
+        return "allowed"  # an iPhone gets its apps' mapping from Settings' app attributes
     return apple_schema.key_mode(f.payload_type, f.key.split("."), SCHEMA_OS[os_name], "user")
 
 

@@ -292,3 +292,43 @@ def test_two_passcodes_the_lower_priority_number_wins(seeded, device_for):
             == 1
         )
         db.session.rollback()
+
+
+def test_a_per_app_vpn_routes_its_apps_on_an_iphone_once_installed(seeded, device_for):
+    with seeded.app_context():
+        configurations.save(
+            _user("adam@example.com"),
+            kind="per_app_vpn",
+            raw={
+                "vpn_name": "Example VPN",
+                "server": "vpn.example.com",
+                "remote_id": "vpn.example.com",
+                "local_id": "{email}",
+                "auth": "Certificate",
+                "apps": "com.microsoft.Office.Outlook",
+                "on_demand": "y",
+            },  # fmt: skip
+            name="Work VPN",
+            platforms=["ios"],
+            priority=10,
+            everyone=False,
+            group_ids=[_group("User Enrollment").id],
+            secret_key=seeded.config["SECRET_KEY"],
+        )
+        db.session.commit()
+    device = enroll(device_for)
+    command = idle(device)
+    (vpn,) = profile_in(command)["PayloadContent"]
+    assert vpn["PayloadType"] == "com.apple.vpn.managed.applayer"
+    assert vpn["IKEv2"]["LocalIdentifier"] == ALICE
+    response = acknowledge(device, command["CommandUUID"])
+    attributes = plistlib.loads(response.data)["Command"]
+    assert attributes["RequestType"] == "Settings"
+    assert attributes["Settings"] == [
+        {
+            "Item": "ApplicationAttributes",
+            "Identifier": "com.microsoft.Office.Outlook",
+            "Attributes": {"VPNUUID": vpn["VPNUUID"]},
+        }
+    ]
+    assert apple_schema.validate_command(attributes, "iOS", "user", "18.2.1") == []
