@@ -90,6 +90,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(work_routes.bp)
     app.register_blueprint(configuration_routes.bp)
     configuration_hooks.init_app(app)
+    from .configurations.cli import configurations_cli
+
+    app.cli.add_command(configurations_cli)
 
     from . import scim
 

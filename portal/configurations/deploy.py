@@ -315,19 +315,15 @@ def sync_all(
 ) -> int:  # fmt: skip
     """Sync every enrolled device (of `users`); the number of commands queued.
 
-    A device whose profile cannot be signed is skipped (logged): the next sync retries it.
+    :raise ConfigurationUnavailable: profiles cannot be signed (what was queued before stays).
     """
     count = 0
     for device in enrolled_devices(users):
-        try:
-            count += len(
-                sync_device(
-                    device, settings=settings, secret_key=secret_key, actor=actor, channel=channel
-                )  # fmt: skip
-            )
-        except device_configurations.ConfigurationUnavailable:
-            log.error("configurations not sent to device %s: profiles cannot be signed", device.id)
-            break
+        count += len(
+            sync_device(
+                device, settings=settings, secret_key=secret_key, actor=actor, channel=channel
+            )  # fmt: skip
+        )
     return count
 
 

@@ -25,6 +25,7 @@ from . import deploy
 log = logging.getLogger(__name__)
 
 CHANGED_MEMBERS = "configurations.changed_members"
+GROUP_DELETED = "configurations.group_deleted"
 
 
 def mdm_settings() -> profile_service.MDMSettings:
@@ -82,13 +83,23 @@ def _note_member_change(target, value, initiator) -> None:
     session.info.setdefault(CHANGED_MEMBERS, set()).add(user)
 
 
+def _note_deleted_groups(session: Session, _context, _instances) -> None:
+    # A deleted group's memberships go by a bulk delete: its members are not known here.
+    if any(isinstance(obj, Group) for obj in session.deleted):
+        session.info[GROUP_DELETED] = True
+
+
 def _sync_changed_members(session: Session) -> None:
     users = session.info.pop(CHANGED_MEMBERS, None)
-    if not users or not has_app_context():
+    everyone = session.info.pop(GROUP_DELETED, False)
+    if not (users or everyone) or not has_app_context():
         return
-    users = [user for user in users if user.id is not None]
-    if not users:
-        return
+    if everyone:
+        users = None  # every enrolled device
+    else:
+        users = [user for user in users if user.id is not None]
+        if not users:
+            return
     try:
         with session.begin_nested():
             deploy.sync_all(
@@ -114,5 +125,6 @@ def init_app(app) -> None:
     for attribute in (User.groups, Group.members):
         sa.event.listen(attribute, "append", _note_member_change)
         sa.event.listen(attribute, "remove", _note_member_change)
+    sa.event.listen(Session, "before_flush", _note_deleted_groups)
     sa.event.listen(Session, "before_commit", _sync_changed_members)
     _connected = True

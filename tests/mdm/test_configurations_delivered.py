@@ -332,3 +332,34 @@ def test_a_per_app_vpn_routes_its_apps_on_an_iphone_once_installed(seeded, devic
         }
     ]
     assert apple_schema.validate_command(attributes, "iOS", "user", "18.2.1") == []
+
+
+def test_deleting_the_group_removes_its_configurations(seeded, device_for):
+    save_wifi(seeded)
+    device = enroll(device_for)
+    command = idle(device)
+    acknowledge(device, command["CommandUUID"])
+    with seeded.app_context():
+        groups.delete_group(_user("adam@example.com"), _group("User Enrollment").id)
+        db.session.commit()
+    removal = idle(device)
+    assert removal["RequestType"] == "RemoveProfile"
+    assert rows(seeded) == [("Office Wi-Fi", "removing", 1)]
+
+
+def test_the_sync_command_sends_what_devices_lack(seeded, device_for):
+    device = enroll(device_for)
+    with seeded.app_context():
+        # Assigned behind the portal's back (a restored backup): nothing queued yet.
+        group = _group("User Enrollment")
+        db.session.add(
+            Configuration(name="Intranet", kind="webclip", identifier="webclip-x",
+                          platforms=["ios"], settings={"label": "Intranet",
+                          "url": "https://intranet.example.com"}, groups=[group])
+        )  # fmt: skip
+        db.session.commit()
+    assert idle(device) is None
+    result = seeded.test_cli_runner().invoke(args=["configurations", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "1 commands queued" in result.output
+    assert profile_in(idle(device))["PayloadDisplayName"] == "Intranet"
