@@ -129,6 +129,11 @@ def test_installed_on_enrollment_updated_and_removed_when_leaving_the_group(
     assert rows(seeded) == [("Office Wi-Fi", "pending", 1)]
     acknowledge(device, command["CommandUUID"])
     assert rows(seeded) == [("Office Wi-Fi", "installed", 1)]
+    with seeded.app_context():
+        phone_id = only_device(ALICE).id
+        db.session.rollback()
+    own_page = client.get(f"/devices/{phone_id}").get_data(as_text=True)  # alice's own page
+    assert 'data-configuration="Office Wi-Fi"' in own_page and "Installed" in own_page
 
     # Changed: the same identifier, a new version, a new PayloadUUID.
     save_wifi(seeded, ssid="Example Corp 5G", configuration_id=configuration_id)
