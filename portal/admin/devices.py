@@ -18,7 +18,7 @@ from ..devices import capabilities, configurations, logs, service, views
 from ..errors import render_error
 from ..extensions import db
 from ..htmx import render
-from ..models import Device, DeviceStatus, EnrollmentType, Platform, Role, User
+from ..models import DeclarativeStatus, Device, DeviceStatus, EnrollmentType, Platform, Role, User
 from . import bp
 
 PAGE_SIZE = 50
@@ -112,6 +112,7 @@ def _configurations_context(device: Device) -> dict:
         # The form starts on what the device last got, else on the first preset.
         "passcode_selected": last_preset.key if last_preset else next(iter(presets)),
         "device_configurations": deploy.device_rows(device),
+        "declarative_status": db.session.get(DeclarativeStatus, device.id),
     }
 
 

@@ -11,7 +11,7 @@ from ..apps import licences
 from ..configurations import deploy
 from ..extensions import db
 from ..htmx import render, wants_fragment
-from ..models import Role
+from ..models import DeclarativeStatus, Role
 from . import bp, capabilities, service, views
 
 
@@ -44,6 +44,7 @@ def detail(device_id: int):
         ep=views.endpoints("devices"),
         work_apps=licences.held_for_device(device),
         device_configurations=deploy.device_rows(device),
+        declarative_status=db.session.get(DeclarativeStatus, device.id),
         **views.commands_context(device),
         **views.LABELS,
     )

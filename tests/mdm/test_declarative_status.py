@@ -103,11 +103,14 @@ def test_the_status_channel_updates_the_os_version(seeded, device_for, client):
     assert response.status_code == 200 and response.data == b""
     with seeded.app_context():
         phone = only_device(ALICE)
+        phone_id = phone.id
         status = db.session.get(DeclarativeStatus, phone.id)
         assert phone.os_version == "18.3"
         assert status.build_version == "22D63"
         assert status.passcode_compliant is True and status.passcode_present is True
         db.session.rollback()
+    page = client.get(f"/devices/{phone_id}").get_data(as_text=True)  # alice's own page
+    assert 'id="declarative-status"' in page and "18.3 (22D63)" in page and "Compliant" in page
 
 
 def test_a_mac_before_13_and_a_device_enrollment_get_no_ddm(seeded, device_for):
