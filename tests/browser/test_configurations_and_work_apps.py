@@ -111,8 +111,9 @@ def test_an_admin_builds_a_per_app_vpn_for_user_enrollment(page, seeded, live_se
     page.get_by_label("Shared secret").fill("s3cret")
     page.get_by_label("Apps that use it (bundle IDs)").fill(OUTLOOK)
     page.get_by_label("Mail domains").fill("example.com")
-    # Beside the field: on an iPhone, User Enrollment has no app-mapping payload.
-    expect(page.locator("#apps-ue")).to_contain_text("iPhone and iPad")
+    # Each field names the Apple key it sets; none of these is forbidden under User Enrollment.
+    expect(page.locator("[data-key='IKEv2.RemoteAddress']")).to_contain_text("IKEv2.RemoteAddress")
+    expect(page.locator(".ue-note")).to_have_count(0)
     page.get_by_label("User Enrollment", exact=True).check()
     page.get_by_label("Priority").fill("10")
     # Both systems: a Mac under User Enrollment would not apply it, so it is refused.
@@ -196,3 +197,24 @@ def test_a_required_app_installs_itself(page, seeded, live_server, sign_in):
     expect(app_row.get_by_role("button")).to_have_count(0)
     _install_to_the_end(seeded, phone_id)
     expect(app_row.locator(".install-state")).to_have_text("Installed", timeout=15_000)
+
+
+def test_the_wifi_form_says_what_user_enrollment_forbids(page, seeded, live_server, sign_in):
+    sign_in(page, "adam@example.com")
+    page.goto(f"{live_server}/admin/configurations/new/wifi")
+    proxy = page.get_by_label("Proxy", exact=True)
+    expect(proxy).to_have_accessible_description("User Enrollment forbids this on iPhone and iPad")
+    page.get_by_label("Name", exact=True).fill("Office Wi-Fi")
+    page.get_by_label("Network name (SSID)").fill("Example Corp")
+    page.get_by_label("Password").fill("correct horse")
+    proxy.select_option("Manual")
+    page.get_by_label("Proxy server").fill("proxy.example.com")
+    page.get_by_label("User Enrollment", exact=True).check()
+    page.get_by_role("button", name="Save").click()
+    refused = page.locator("#configuration-refused")
+    expect(refused).to_contain_text("iPhone and iPad, User Enrollment")
+    expect(refused).to_contain_text("ProxyType")
+    proxy.select_option("None")
+    page.get_by_label("Password").fill("correct horse")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#alerts")).to_contain_text("“Office Wi-Fi” is saved (version 1)")
