@@ -99,6 +99,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(apps_routes.bp)
     app.cli.add_command(apps_cli.apps_cli)
 
+    from .apps import work_routes
+    from .configurations import hooks as configuration_hooks
+    from .configurations import routes as configuration_routes
+
+    app.register_blueprint(work_routes.bp)
+    app.register_blueprint(configuration_routes.bp)
+    configuration_hooks.init_app(app)
+    from .configurations.cli import configurations_cli
+
+    app.cli.add_command(configurations_cli)
+
     from . import scim
 
     scim.init_app(app)

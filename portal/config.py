@@ -56,6 +56,8 @@ def private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         pass
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -266,6 +268,10 @@ def load(overrides: dict | None = None) -> dict:
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         # Web processes serving this app on this machine (gunicorn's -w, WEB_CONCURRENCY).
         "WEB_CONCURRENCY": _int("WEB_CONCURRENCY", 1),
+        # Declarative Device Management status channel: User-Enrolled devices (iOS 15+,
+        # macOS 13+) get the DeclarativeManagement command at enrollment and report their
+        # OS version, passcode compliance and managed apps by themselves.
+        "MDM_DECLARATIVE_STATUS": _bool(os.environ.get("MDM_DECLARATIVE_STATUS"), True),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from . import audit
+from .configurations.service import ensure_passcode_presets
 from .directory import apple_id
 from .extensions import db
 from .models import (
     App,
     AppleIdScheme,
+    AppOffer,
     Device,
     DeviceLogEntry,
     DeviceOwner,
@@ -122,6 +124,7 @@ def seed(environment: str, *, devices: bool | None = None) -> list[str]:
         user.groups = [db.session.scalar(sa.select(Group).filter_by(name=g)) for g in groups]
         db.session.add(user)
         created.append(f"user {email}")
+    created += [f"configuration {name}" for name in ensure_passcode_presets()]
     if environment != "testing":
         created += _seed_location_token(org)
         created += _seed_apps()
@@ -169,6 +172,15 @@ DEMO_APPS = [
 ]
 
 
+# Work apps offered in the employees' catalogue: (Apple ID, group or None for everyone,
+# required).
+DEMO_OFFERS = [
+    ("951937596", "User Enrollment", True),
+    ("1113153706", None, False),
+    ("985367838", "User Enrollment", False),
+]
+
+
 def _seed_apps() -> list[str]:
     created = []
     for adam_id, name, platform, licence_type, total in DEMO_APPS:
@@ -183,6 +195,16 @@ def _seed_apps() -> list[str]:
         )
         if new:
             created.append(f"app {name}")
+    for adam_id, group_name, required in DEMO_OFFERS:
+        app = db.session.scalar(sa.select(App).filter_by(adam_id=adam_id))
+        group = (
+            db.session.scalar(sa.select(Group).filter_by(name=group_name)) if group_name else None
+        )
+        where = AppOffer.group_id.is_(None) if group is None else AppOffer.group_id == group.id
+        if db.session.scalar(sa.select(AppOffer.id).where(AppOffer.app_id == app.id, where)):
+            continue
+        db.session.add(AppOffer(app=app, group=group, required=required))
+        created.append(f"offer {app.name} to {group_name or 'everyone'}")
     return created
 
 

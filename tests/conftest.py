@@ -67,6 +67,8 @@ def make_app(url: str, instance: Path, **overrides):
         "ARGON2_MEMORY_COST": 1024,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
+        # Off unless a test is about it: it adds a command to every User Enrollment.
+        "MDM_DECLARATIVE_STATUS": False,
     }
     config.update(overrides)
     return create_app(config)

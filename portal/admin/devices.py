@@ -13,11 +13,12 @@ from flask_login import current_user
 
 from ..access import role_required
 from ..apps import routes as apps_routes
+from ..configurations import deploy
 from ..devices import capabilities, configurations, logs, service, views
 from ..errors import render_error
 from ..extensions import db
 from ..htmx import render
-from ..models import Device, DeviceStatus, EnrollmentType, Platform, Role, User
+from ..models import DeclarativeStatus, Device, DeviceStatus, EnrollmentType, Platform, Role, User
 from . import bp
 
 PAGE_SIZE = 50
@@ -110,6 +111,8 @@ def _configurations_context(device: Device) -> dict:
         "passcode_last_preset": last_preset,
         # The form starts on what the device last got, else on the first preset.
         "passcode_selected": last_preset.key if last_preset else next(iter(presets)),
+        "device_configurations": deploy.device_rows(device),
+        "declarative_status": db.session.get(DeclarativeStatus, device.id),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import abort
@@ -11,10 +11,11 @@ from ..access import role_required
 from ..admin.form_errors import field_error
 from ..apple.forms import ConfirmForm
 from ..directory import service as directory
+from ..directory.groups import list_groups
 from ..extensions import db
 from ..htmx import render
-from ..models import App, Device, LicenceType, Role, User
-from . import catalogue, licences, service, sync
+from ..models import App, AppOffer, Device, Group, LicenceType, Role, User
+from . import catalogue, licences, self_service, service, sync
 from .client import AppsAndBooksError
 from .forms import LICENCE_LABELS, PLATFORM_LABELS, AppEditForm, AppForm, InstallForm
 
@@ -133,6 +134,8 @@ def _detail(app: App, status: int = 200, form: AppEditForm | None = None):
         ),
         confirm_form=ConfirmForm(formdata=None),
         holders=licences.holders_of(app),
+        offers=self_service.offers_of(app),
+        offer_groups=list_groups(),
         can_edit=current_user.has_role(Role.ADMIN),
         **LABELS,
     )
@@ -186,6 +189,47 @@ def delete_app(app_id: int):
     db.session.commit()
     flash(_("The app is removed from the catalogue."), "success")
     return redirect(url_for("apps.catalogue"), 303)
+
+
+@bp.post("/apps/<int:app_id>/offers")
+@role_required(Role.ADMIN)
+def offer_app(app_id: int):
+    """Offer the app to a group (or everyone), optionally required."""
+    app = _app(app_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    group = None
+    group_id = request.form.get("group_id", "")
+    if group_id:
+        group = db.session.get(Group, int(group_id)) if group_id.isdigit() else None
+        if group is None:
+            abort(404)
+    required = bool(request.form.get("required"))
+    self_service.offer(_actor(), app, group, required=required)
+    db.session.commit()
+    flash(
+        _(
+            "%(app)s is offered to %(who)s.",
+            app=app.name,
+            who=group.name if group else _("everyone"),
+        ),
+        "success",
+    )
+    return redirect(url_for("apps.app_detail", app_id=app.id) + "#app-offers", 303)
+
+
+@bp.post("/apps/<int:app_id>/offers/<int:offer_id>/delete")
+@role_required(Role.ADMIN)
+def withdraw_offer(app_id: int, offer_id: int):
+    offer = db.get_or_404(AppOffer, offer_id)
+    if offer.app_id != app_id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    self_service.withdraw(_actor(), offer)
+    db.session.commit()
+    flash(_("The app is no longer offered there."), "success")
+    return redirect(url_for("apps.app_detail", app_id=app_id) + "#app-offers", 303)
 
 
 def install_context(actor: User, device: Device) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
@@ -23,7 +24,9 @@ from ..mdm import commands
 from ..models import (
     AdminNotification,
     App,
+    AppInstallState,
     Device,
+    DeviceApp,
     DeviceStatus,
     EnrollmentType,
     LicenceAssignment,
@@ -33,6 +36,7 @@ from ..models import (
     Platform,
     Role,
     User,
+    utcnow,
 )
 from . import licences
 from .client import AppsAndBooksClient, AppsAndBooksError
@@ -105,9 +109,15 @@ def _refuse(code: str) -> InstallRefused:
     return InstallRefused(code, REFUSALS[code], status=403 if code == "not_permitted" else None)
 
 
-def check(actor: User, device: Device, app: App) -> None:
-    """Raise InstallRefused when `app` may not be installed on `device` by `actor`."""
-    if not actor.has_role(Role.ADMIN):
+def check(actor: User | None, device: Device, app: App, *, self_service: bool = False) -> None:
+    """Raise InstallRefused when `app` may not be installed on `device` by `actor`.
+
+    Admins install on any device; with `self_service`, a person on their own device (the
+    caller checks the app is offered to them); `actor` None is the portal itself (a required
+    app on enrollment).
+    """
+    own = actor is not None and self_service and actor.id == device.user_id
+    if actor is not None and not own and not actor.has_role(Role.ADMIN):
         raise _refuse("not_permitted")
     if device.enrollment_type == EnrollmentType.MAM:
         raise _refuse("not_managed")
@@ -155,20 +165,25 @@ def install_payload(app: App, device: Device) -> dict:
 
 
 def install(
-    actor: User,
+    actor: User | None,
     device: Device,
     app: App,
     *,
     org: Organization | None,
     client: AppsAndBooksClient | None = None,
     channel: str = "web",
+    self_service: bool = False,
+    origin: str = "admin",
 ) -> InstallOutcome:
     """Assign a licence of `app` for `device` and queue its installation.
+
+    The installation is followed on the device (`DeviceApp`) until it reports the app
+    installed; `origin` says who asked ("admin", "self", "required").
 
     :raise InstallRefused: the rules forbid it (nothing written).
     :return: the outcome; `failure` set (an admin notification) when no licence could be had.
     """
-    check(actor, device, app)
+    check(actor, device, app, self_service=self_service)
     user = device.user
     outcome = InstallOutcome()
     mismatch = _org_mismatch(org)
@@ -211,6 +226,7 @@ def install(
     outcome.command = commands.queue(
         device, "InstallApplication", install_payload(app, device), actor=actor, channel=channel
     )
+    track(device, app, outcome.command, origin=origin, actor=actor)
     details = {
         "app": app.adam_id,
         "licence_type": str(app.licence_type),
@@ -223,8 +239,28 @@ def install(
     return outcome
 
 
+def track(
+    device: Device, app: App, command: MDMCommand, *, origin: str, actor: User | None
+) -> DeviceApp:
+    """Follow the installation of `app` on `device` from its InstallApplication command."""
+    row = db.session.scalar(
+        sa.select(DeviceApp).where(DeviceApp.device_id == device.id, DeviceApp.app_id == app.id)
+    )
+    if row is None:
+        row = DeviceApp(device=device, app=app, origin=origin)
+        db.session.add(row)
+    row.state, row.command_uuid, row.error = AppInstallState.REQUESTED, command.uuid, None
+    row.requested_by, row.updated_at = actor, utcnow()
+    return row
+
+
 def _log_failure(
-    actor: User, device: Device, app: App, code: str, extra: dict | None = None, channel="web"
+    actor: User | None,
+    device: Device,
+    app: App,
+    code: str,
+    extra: dict | None = None,
+    channel="web",
 ) -> None:
     details = {"app": app.adam_id, "reason": code, **(extra or {})}
     lifecycle.log(device, "licence.failed", details)

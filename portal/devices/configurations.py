@@ -3,10 +3,11 @@ configurations the reference guide lists as unsupported: they are refused here, 
 refusal is written to the device's log for the admin ("Restrictions – this is not a valid
 request type").
 
-The passcode policy is the first configuration really sent: the admin picks one of the
-presets below, and the device gets a signed configuration profile through InstallProfile.
-The organization's policy lives here as code-level presets (there is no settings table for
-it).
+From the device page, the admin sends one of the passcode presets below: the device gets
+a signed configuration profile through InstallProfile. The presets live as configurations
+(`portal.configurations`, migrated in with their keys "work" and "strict"): the profile
+carries the settings an admin last saved there; the constants below are what the migration
+created, and the fallback when a preset's configuration was deleted.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from ..enrollment import lifecycle, pki, profile_service
 from ..extensions import db
 from ..mdm import commands
 from ..models import (
+    Configuration,
+    ConfigurationKind,
+    DeliveryState,
     Device,
+    DeviceConfiguration,
     DeviceLogEntry,
     DeviceStatus,
     EnrollmentType,
@@ -35,6 +40,7 @@ from ..models import (
     Platform,
     Role,
     User,
+    utcnow,
 )
 from . import payloads
 from .capabilities import MACOS_USER_ENROLLMENT_UNSUPPORTED, REASONS
@@ -175,7 +181,7 @@ def last_sent(device: Device, payload_type: str) -> DeviceLogEntry | None:
     return None
 
 
-def _sign(settings: profile_service.MDMSettings, unsigned: bytes) -> bytes:
+def sign(settings: profile_service.MDMSettings, unsigned: bytes) -> bytes:
     """Sign as the enrollment profiles are (same signing identity, same chain)."""
     try:
         ca = profile_service.certificate_authority(settings)
@@ -192,12 +198,26 @@ def _sign(settings: profile_service.MDMSettings, unsigned: bytes) -> bytes:
     return pki.sign_profile(unsigned, signer, key, chain)
 
 
+def preset_configuration(preset_key: str | None) -> Configuration | None:
+    """The passcode configuration that holds preset `preset_key` (as the admin last edited it)."""
+    if not preset_key:
+        return None
+    return db.session.scalar(
+        sa.select(Configuration).where(
+            Configuration.preset == preset_key, Configuration.kind == ConfigurationKind.PASSCODE
+        )
+    )
+
+
 def _passcode_profile(
     device: Device, preset_key: str | None, settings: profile_service.MDMSettings
 ) -> tuple[bytes, dict]:
     preset = PASSCODE_PRESETS.get(preset_key or "")
     if preset is None:
         raise DeviceError("unknown_preset", _l("Choose one of the passcode policies."))
+    configuration = preset_configuration(preset.key)
+    values = dict(configuration.settings) if configuration is not None else preset.settings
+    version = f"{preset.key}-{configuration.version}" if configuration is not None else preset.key
     locale = device.user.locale if device.user else None
     with force_locale(locale) if locale else nullcontext():
         display_name = _("%(org)s – passcode policy", org=settings.organization)
@@ -207,8 +227,8 @@ def _passcode_profile(
     platform, enrollment = str(device.platform), str(device.enrollment_type)
     unsigned = payloads.build_passcode_profile(
         settings.profile_prefix,
-        preset.settings,
-        version=preset.key,
+        values,
+        version=version,
         organization=settings.organization,
         display_name=display_name,
         description=description,
@@ -226,7 +246,30 @@ def _passcode_profile(
         # Apple's schema: the device would ignore these; they are left out, and the log
         # says so (the page's note says the same in plain words).
         details["left_out_ignored"] = sorted(ignored)
+    if configuration is not None:
+        details["configuration_id"] = configuration.id
+        details["version"] = configuration.version
     return unsigned, details
+
+
+def _record_on_device(device: Device, details: dict, command: MDMCommand) -> None:
+    """The device page lists what was sent from it, with its state, like assigned ones."""
+    configuration = db.session.get(Configuration, details.get("configuration_id") or 0)
+    if configuration is None:
+        return
+    row = db.session.scalar(
+        sa.select(DeviceConfiguration).where(
+            DeviceConfiguration.device_id == device.id,
+            DeviceConfiguration.identifier == configuration.identifier,
+        )
+    )
+    if row is None:
+        row = DeviceConfiguration(device=device, identifier=configuration.identifier)
+        db.session.add(row)
+    row.configuration_id = configuration.id
+    row.name, row.kind, row.version = configuration.name, configuration.kind, configuration.version
+    row.state, row.command_uuid, row.error = DeliveryState.PENDING, command.uuid, None
+    row.assigned, row.updated_at = False, utcnow()
 
 
 # payload type → builder of its unsigned profile (and what the log keeps about it).
@@ -294,7 +337,7 @@ def send_configuration(
     if settings is None:
         raise ValueError("sending a configuration profile needs the MDM settings")
     unsigned, details = builder(device, preset, settings)
-    signed = _sign(settings, unsigned)
+    signed = sign(settings, unsigned)
     try:
         command = commands.queue(
             device, "InstallProfile", {"Payload": signed}, actor=actor, channel=channel
@@ -302,6 +345,7 @@ def send_configuration(
     except commands.CommandError as exc:
         raise ActionRefused("not_enrolled", REASONS["not_enrolled"]) from exc
     details = {"payload_type": payload_type, **details, "command_uuid": command.uuid}
+    _record_on_device(device, details, command)
     entry = lifecycle.log(device, LOG_ACTION, {**details, "message": "sent"})
     audit.record(actor, "device.configuration.sent", channel=channel, target=device, after=details)
     return SentConfiguration(entry, command)

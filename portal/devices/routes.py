@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from ..access import role_required
 from ..apps import licences
+from ..configurations import deploy
 from ..extensions import db
 from ..htmx import render, wants_fragment
-from ..models import Role
+from ..models import DeclarativeStatus, Role
 from . import bp, capabilities, service, views
 
 
@@ -42,6 +43,8 @@ def detail(device_id: int):
         notes=capabilities.notes(device.enrollment_type, device.platform),
         ep=views.endpoints("devices"),
         work_apps=licences.held_for_device(device),
+        device_configurations=deploy.device_rows(device),
+        declarative_status=db.session.get(DeclarativeStatus, device.id),
         **views.commands_context(device),
         **views.LABELS,
     )

@@ -50,6 +50,9 @@ __all__ = [
     "validate_declaration",
     "validate_profile",
     "validate_response",
+    "status_item_schema",
+    "status_item_supported",
+    "validate_status_subscriptions",
 ]
 
 DATA_DIR = Path(__file__).with_name("apple_schema_data")
@@ -77,6 +80,12 @@ UNSUPPORTED = "unsupported"
 # profile-based User Enrollment names the account with ManagedAppleID, account-driven User
 # Enrollment (iOS 15, macOS 14 and later) with AssignedManagedAppleID instead.
 _SATISFIED_BY = {("com.apple.mdm", "ManagedAppleID"): ("AssignedManagedAppleID",)}
+
+# Payloads whose schema file lists only what they add to another payload's keys: Apple's
+# App-Layer VPN "fields are the same as the VPN payload, with the addition of" its own.
+_SAME_KEYS_AS = {"com.apple.vpn.managed.applayer": "com.apple.vpn.managed"}
+
+_ALL_ENROLLMENTS = ("supervised", "device", "user", "local")
 
 _CONTAINERS = ("array", "dictionary")
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -252,7 +261,18 @@ class PayloadSchema:
 
     @functools.cached_property
     def keys(self) -> tuple[KeySchema, ...]:
-        return tuple(KeySchema.build(raw, self._os) for raw in self._raw.get("payloadkeys") or ())
+        own = tuple(KeySchema.build(raw, self._os) for raw in self._raw.get("payloadkeys") or ())
+        base = _SAME_KEYS_AS.get(self.payload_type) if self.kind == "profile" else None
+        if base is None:
+            return own
+        # The base payload's keys, with this payload's systems and User Enrollment rules.
+        names = {key.key for key in own}
+        inherited = (
+            KeySchema.build(raw, self._os)
+            for raw in _schema().profiles[base]._raw.get("payloadkeys") or ()
+            if raw.get("key") not in names
+        )
+        return own + tuple(inherited)
 
     @functools.cached_property
     def response_keys(self) -> tuple[KeySchema, ...]:
@@ -282,6 +302,7 @@ class _Schema:
     commands: dict[str, PayloadSchema]
     checkins: dict[str, PayloadSchema]
     declarations: dict[str, PayloadSchema]
+    status_items: dict[str, PayloadSchema] = field(default_factory=dict)
 
 
 def _load_file(path: Path) -> dict[str, Any]:
@@ -294,6 +315,14 @@ def _payload(path: Path, kind: str, name_key: str) -> PayloadSchema:
     raw = _load_file(path)
     head = raw.get("payload") or {}
     supported = {os: entry or {} for os, entry in (head.get("supportedOS") or {}).items()}
+    if kind == "declaration":
+        # Activations (and a few management declarations) name no allowed-enrollments:
+        # they apply under every enrollment, the configurations they activate say the rest.
+        supported = {
+            os: entry if "allowed-enrollments" in entry or entry.get("introduced") == "n/a"
+            else {**entry, "allowed-enrollments": list(_ALL_ENROLLMENTS)}
+            for os, entry in supported.items()
+        }  # fmt: skip
     return PayloadSchema(
         payload_type=str(head.get(name_key)),
         kind=kind,
@@ -322,6 +351,7 @@ def _schema() -> _Schema:
         commands=load("mdm/commands", "command", "requesttype"),
         checkins=load("mdm/checkin", "checkin", "requesttype"),
         declarations=declarations,
+        status_items=load("declarative/status", "status", "statusitemtype"),
     )
 
 
@@ -578,9 +608,9 @@ def _check_value(ctx: _Context, key: KeySchema, value: Any, path: str) -> None:
     if key.type == "dictionary" and key.subkeys:
         _check_dict(ctx, key.subkeys, value, path)
     elif key.type == "array" and key.item is not None:
-        item = key.item
         for index, element in enumerate(value):
             element_path = f"{path}[{index}]"
+            item = _union_item(key, element) or key.item
             if item.type in _CONTAINERS or not item.subkeys:
                 _check_value(ctx, item, element, element_path)
                 continue
@@ -599,6 +629,23 @@ def _check_value(ctx: _Context, key: KeySchema, value: Any, path: str) -> None:
                 )
                 continue
             _check_mode(ctx, choice, element_path)
+
+
+def _union_item(key: KeySchema, element: Any) -> KeySchema | None:
+    """The item schema an element of an array of several kinds of dictionary follows (the
+    Settings command's list: one dictionary per setting, told apart by its `Item`)."""
+    if len(key.subkeys) < 2 or not isinstance(element, Mapping):
+        return None
+    for candidate in key.subkeys:
+        tag = candidate.subkey("Item") if candidate.type == "dictionary" else None
+        if tag is not None and tag.rangelist and element.get("Item") in tag.rangelist:
+            # The item's own systems (and User Enrollment rules) are its tag's.
+            if candidate._raw.get("supportedOS") is None and tag._raw.get("supportedOS"):
+                return KeySchema.build(
+                    {**candidate._raw, "supportedOS": tag._raw["supportedOS"]}, key._os
+                )
+            return candidate
+    return None
 
 
 def _check_dict(
@@ -884,3 +931,43 @@ def iter_findings_text(findings: Iterable[Finding]) -> Iterator[str]:
     """One line per finding, for logs and test failures."""
     for finding in findings:
         yield f"{finding.payload_type or '-'} {finding.path}: {finding.code}: {finding.message}"
+
+
+# --- declarative status items ----------------------------------------------------------
+
+
+def status_item_schema(name: str) -> PayloadSchema:
+    """The schema of a Declarative Device Management status item ("passcode.is-compliant")."""
+    found = _schema().status_items.get(name)
+    if found is None:
+        raise SchemaError(f"no status item {name!r} in Apple's schema")
+    return found
+
+
+def status_item_supported(name: str, os: str, os_version: str | None, enrollment: str) -> bool:
+    """Whether a device on `os` (at `os_version`, when known) under `enrollment` reports the
+    status item `name`. SchemaError for a status item Apple does not define."""
+    support = status_item_schema(name).support(os)
+    if support.mode(_enrollment(enrollment)) != ALLOWED:
+        return False
+    version, introduced = _version(os_version), _version(support.introduced)
+    return version is None or introduced is None or _at_least(version, introduced)
+
+
+def validate_status_subscriptions(
+    declaration: Mapping[str, Any], os: str, enrollment: str, os_version: str | None = None
+) -> list[Finding]:
+    """`validate_declaration` for a status-subscriptions configuration, plus each subscribed
+    status item: one Apple defines, that `os` (at `os_version`) reports under `enrollment`."""
+    findings = validate_declaration(declaration, os, enrollment, os_version)
+    ctx = _context(os, enrollment, os_version, payload_type=str(declaration.get("Type")))
+    payload = declaration.get("Payload")
+    items = payload.get("StatusItems") if isinstance(payload, Mapping) else None
+    for index, item in enumerate(items if isinstance(items, list | tuple) else ()):
+        name = item.get("Name") if isinstance(item, Mapping) else None
+        path = f"Payload.StatusItems[{index}].Name"
+        if name not in _schema().status_items:
+            ctx.add("value_not_allowed", path, f"{name!r} is not a status item Apple defines")
+        elif not status_item_supported(name, os, os_version, enrollment):
+            ctx.add("key_unsupported", path, f"{name} is not reported on {ctx.os} here")
+    return findings + ctx.findings

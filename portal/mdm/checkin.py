@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import signals
 from ..apple import secrets
 from ..enrollment import lifecycle
 from ..enrollment.lifecycle import IllegalTransition
@@ -215,6 +216,7 @@ def token_update(
         )
         if ask_facts:
             facts.queue_for_device(device, now)  # what the device is, as Apple lets us ask
+        signals.device_enrolled.send(device, now=now)
     elif device.status == DeviceStatus.ENROLLED:
         if (device.push_token, device.push_magic) != (push_token, push_magic):
             device.push_token, device.push_magic = push_token, push_magic

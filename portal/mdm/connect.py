@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import signals
 from ..enrollment import lifecycle
 from ..extensions import db
 from ..models import CommandStatus, Device, DeviceLogEntry, DeviceStatus, MDMCommand
@@ -87,6 +88,7 @@ def _record(device: Device, report: dict[str, Any], status: str, now: datetime) 
         {"command_uuid": command.uuid, "request_type": command.request_type},
         now=now,
     )
+    signals.command_answered.send(device, command=command)
 
 
 def refuse_result(device: Device, report: dict[str, Any], reason: str, now: datetime) -> None:

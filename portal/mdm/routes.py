@@ -27,7 +27,7 @@ from ..enrollment.service import EnrollmentInputError
 from ..extensions import client_address, db, limiter
 from ..htmx import render
 from ..models import DeviceStatus, Role, utcnow
-from . import binding, bp, checkin, connect, enroll, plist, plist_limits
+from . import binding, bp, checkin, connect, declarative, enroll, plist, plist_limits
 from .errors import Conflict, MDMRefusal, TooLarge, Unauthenticated, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -299,6 +299,13 @@ def checkin_message():
     message = plist_limits.parse(body, plist_limits.CHECKIN)
     now = utcnow()
     settings = _settings()
+    if message.get("MessageType") == declarative.MESSAGE_TYPE:
+        body = declarative.handle(bound.device, message, now, prefix=settings.profile_prefix)
+        binding.accepted(bound, token_days=settings.access_token_days, now=now)
+        _commit()
+        if body:
+            return Response(body, 200, mimetype="application/json")
+        return Response(b"", 200)
     answer = checkin.handle(
         bound.device,
         message,

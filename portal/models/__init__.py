@@ -4,6 +4,17 @@ from .apple import LocationToken, PushCertificate
 from .apps import AdminNotification, App, LicenceAssignment, LicenceType
 from .audit import AuditEvent
 from .base import Base, utcnow
+from .configuration import (
+    AppInstallState,
+    AppOffer,
+    Configuration,
+    ConfigurationKind,
+    DeclarativeStatus,
+    DeliveryState,
+    DeviceApp,
+    DeviceConfiguration,
+    configuration_group,
+)
 from .decision import EnrollmentDecision as EnrollmentDecision
 from .device import Device, DeviceLogEntry
 from .enrollment import EnrollmentSetting, Invitation, setting_assignment
@@ -30,6 +41,15 @@ from .user import Group, User, UserSession, group_membership
 from .worker import BackgroundJob, PushRequest, WorkerHeartbeat
 
 __all__ = [
+    "AppInstallState",
+    "AppOffer",
+    "Configuration",
+    "ConfigurationKind",
+    "DeclarativeStatus",
+    "DeliveryState",
+    "DeviceApp",
+    "DeviceConfiguration",
+    "configuration_group",
     "AdminNotification",
     "App",
     "LicenceAssignment",
