@@ -140,17 +140,6 @@ def test_check_out_before_authenticate_is_a_conflict(seeded, device_for):
     )
 
 
-def test_a_second_download_revokes_the_first_secret(seeded, device_for):
-    first, profile = device_for("alice@example.com", "ios", "16.4")
-    second, again = device_for("alice@example.com", "ios", "16.4")
-    assert first.secret != second.secret
-    with seeded.app_context():
-        only_device("alice@example.com")  # the pending device was reused
-    message = load("ios-ue-authenticate.plist", Topic=mdm_payload(again)["Topic"])
-    refused(seeded, lambda: first.checkin(message), 401, "unknown_secret")
-    assert second.checkin(message).status_code == 200
-
-
 def test_device_enrollment_udid_of_someone_elses_device_is_a_conflict(seeded, device_for):
     bob, profile = device_for("bob@example.com", "ios", "17.5")
     authenticate = load("ios-de-authenticate.plist", Topic=mdm_payload(profile)["Topic"])
