@@ -20,7 +20,7 @@ from .enums import (
     Role,
     UserSource,
 )
-from .identity import ScimToken
+from .identity import OidcIdentity, ScimToken
 from .mdm import CommandStatus as CommandStatus
 from .mdm import MDMAccessToken as MDMAccessToken
 from .mdm import MDMCommand as MDMCommand
@@ -54,6 +54,7 @@ __all__ = [
     "Platform",
     "PushCertificate",
     "Role",
+    "OidcIdentity",
     "ScimToken",
     "User",
     "UserSession",
