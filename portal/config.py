@@ -176,6 +176,8 @@ def load(overrides: dict | None = None) -> dict:
         "INVITATION_TTL_DAYS": _int("INVITATION_TTL_DAYS", 7),
         "INVITATION_RESEND_LIMIT": _int("INVITATION_RESEND_LIMIT", 5),
         "GO_RATE_LIMIT": os.environ.get("GO_RATE_LIMIT", "30 per minute"),
+        # Requests per SCIM bearer token (Entra ID sends bursts during a full cycle).
+        "SCIM_RATE_LIMIT": os.environ.get("SCIM_RATE_LIMIT", "1200 per minute"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "SMTP_URL": os.environ.get("SMTP_URL", ""),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),

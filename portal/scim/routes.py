@@ -183,10 +183,15 @@ GROUP_COLUMNS = {
 _EMAIL_FACTS = {"type": "work", "primary": True}
 
 
+class UnknownFilterAttribute(ScimError):
+    def __init__(self, path: str):
+        super().__init__(400, f"Unknown attribute {path!r} in the filter.", "invalidFilter")
+
+
 def _attr_for(resource: str, path: str) -> schema.Attr:
     _container, attr = schema.lookup(resource, path.split(".")[0])
     if attr is None:
-        raise bad_request(f"Unknown attribute {path!r} in the filter.", "invalidFilter")
+        raise UnknownFilterAttribute(path)
     return attr
 
 
@@ -300,10 +305,16 @@ class Listing:
         self.id_column = id_column
         self.render = render
 
-    def filtered(self, expression):
+    def filtered(self, expression, *, among_others: bool = False):
         if expression is None:
             return self.query
-        return self.query.where(_where(self.resource, expression, self.columns, self.id_column))
+        try:
+            clause = _where(self.resource, expression, self.columns, self.id_column)
+        except UnknownFilterAttribute:
+            if among_others:  # a search across types: this type simply has no match
+                return self.query.where(sa.false())
+            raise
+        return self.query.where(clause)
 
 
 def _page(params) -> tuple[int, int]:
@@ -326,7 +337,7 @@ def _search(listings: list[Listing], params) -> dict:
         _match_existing(expression)
     resources_out, total, skip = [], 0, start - 1
     for listing in listings:
-        query = listing.filtered(expression)
+        query = listing.filtered(expression, among_others=len(listings) > 1)
         found = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
         total += found
         if skip >= found:
