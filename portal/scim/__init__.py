@@ -4,6 +4,8 @@ import hashlib
 
 from flask import Blueprint, Flask, current_app, request
 
+from ..extensions import limiter
+
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
 
@@ -14,14 +16,17 @@ def _token_key() -> str:
     return "scim:" + hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()
 
 
+# Once per process: the limiter is shared by every app the factory makes.
+limiter.limit(
+    lambda: current_app.config["SCIM_RATE_LIMIT"], key_func=_token_key, scope="scim-token"
+)(bp)
+
+
 def init_app(app: Flask) -> None:
-    from ..extensions import csrf, limiter
+    from ..extensions import csrf
 
     # Entra authenticates with a bearer token, not a browser session: no CSRF here.
     csrf.exempt(bp)
-    limiter.limit(
-        lambda: current_app.config["SCIM_RATE_LIMIT"], key_func=_token_key, scope="scim-token"
-    )(bp)
     app.register_blueprint(bp)
 
 

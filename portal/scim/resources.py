@@ -16,6 +16,7 @@ from ..directory import provisioning
 from ..directory import service as directory_service
 from ..extensions import db
 from ..models import Group, Organization, Role, User, UserSource, utcnow
+from ..models.user import group_membership
 from . import limits, schema
 from .errors import ScimError, bad_request
 
@@ -407,7 +408,7 @@ def group_document(group: Group, base_url: str, *, members: bool = True) -> dict
     return doc
 
 
-def _members(doc: dict) -> list[User]:
+def _members(doc: dict) -> list[int]:
     ids = set()
     for item in doc.get("members") or []:
         value = item.get("value") if isinstance(item, dict) else None
@@ -417,15 +418,16 @@ def _members(doc: dict) -> list[User]:
         ids.add(number)
     if not ids:
         return []
-    users = []
+    found = []
     ordered = sorted(ids)
     # In slices: SQLite and drivers bound the parameters of one statement.
     for start in range(0, len(ordered), 5000):
         chunk = ordered[start : start + 5000]
-        users.extend(db.session.scalars(visible_users().where(User.id.in_(chunk))).all())
-    if len(users) != len(ids):
+        query = visible_users().with_only_columns(User.id).where(User.id.in_(chunk))
+        found.extend(db.session.scalars(query).all())
+    if len(found) != len(ids):
         raise bad_request("A member is not a user provisioned here.")
-    return sorted(users, key=lambda u: u.id)
+    return sorted(found)
 
 
 def _member_id(value) -> int | None:
@@ -453,13 +455,19 @@ def save_group(group: Group | None, doc: dict) -> Group:
     if created:
         group = Group(name=name, description="Provisioned by Entra ID", source=UserSource.ENTRA)
         db.session.add(group)
-    before = {"name": group.name, "members": sorted(u.id for u in group.members)}
+        db.session.flush()
+    current = set(
+        db.session.scalars(
+            sa.select(group_membership.c.user_id).where(group_membership.c.group_id == group.id)
+        )
+    )
+    before = {"name": group.name, "members": sorted(current)}
     before_external = group.external_id
     group.name = name
     group.external_id = external_id
-    after = {"name": group.name, "members": sorted(u.id for u in members)}
+    after = {"name": group.name, "members": members}
     if before["members"] != after["members"]:
-        group.members = members
+        _set_members(group, current, set(after["members"]))
     if created or before != after or before_external != external_id:
         # Membership lives in another table: the group's own row says when it changed.
         group.updated_at = utcnow()
@@ -474,6 +482,32 @@ def save_group(group: Group | None, doc: dict) -> Group:
             after=after,
         )
     return group
+
+
+def _set_members(group: Group, current: set[int], wanted: set[int]) -> None:
+    """Membership rows written directly: the ORM's collection bookkeeping (and the
+    back-references on 20,000 users) would make a large group slow."""
+    added, removed = wanted - current, current - wanted
+    if removed:
+        gone = sorted(removed)
+        for start in range(0, len(gone), 5000):
+            db.session.execute(
+                group_membership.delete().where(
+                    group_membership.c.group_id == group.id,
+                    group_membership.c.user_id.in_(gone[start : start + 5000]),
+                )
+            )
+    if added:
+        db.session.execute(
+            group_membership.insert(),
+            [{"group_id": group.id, "user_id": user_id} for user_id in sorted(added)],
+        )
+    # The loaded collections no longer tell the truth: read them again when asked.
+    db.session.expire(group, ["members"])
+    changed = added | removed
+    for user in list(db.session.identity_map.values()):
+        if isinstance(user, User) and user.id in changed:
+            db.session.expire(user, ["groups"])
 
 
 def delete_group(group: Group) -> None:
