@@ -146,6 +146,9 @@ def load(overrides: dict | None = None) -> dict:
         "OIDC_JIT_USERS": _bool(os.environ.get("OIDC_JIT_USERS")),
         "OIDC_BUTTON_LABEL": os.environ.get("OIDC_BUTTON_LABEL", ""),
         "OIDC_TIMEOUT": _int("OIDC_TIMEOUT", 10),
+        # Entra tenant GUIDs allowed to sign in (needed for the common/organizations
+        # endpoints and a tenant given by its domain name; checks `tid` when set).
+        "OIDC_ALLOWED_TENANTS": os.environ.get("OIDC_ALLOWED_TENANTS", ""),
         # LDAP sign-in (bind) and import.
         "LDAP_URL": os.environ.get("LDAP_URL", "").strip(),
         "LDAP_BIND_DN": os.environ.get("LDAP_BIND_DN", ""),

@@ -138,6 +138,18 @@ def test_admin_sees_the_source_change(scim, scim_app, admin_client):
     assert "user.matched" in audit
 
 
+def test_a_matched_local_account_keeps_its_password(scim, scim_app):
+    found = scim.get('/Users?filter=userName eq "alice@example.com"').get_json(force=True)
+    assert found["totalResults"] == 1
+    client = scim_app.test_client()
+    assert Auth(client).login("alice@example.com").status_code == 302
+    # Once Entra deactivates it, the password no longer opens it.
+    user_id = found["Resources"][0]["id"]
+    body = _patch({"op": "Replace", "path": "active", "value": False})
+    assert scim.patch(f"/Users/{user_id}", body).status_code == 200
+    assert Auth(scim_app.test_client()).login("alice@example.com").status_code == 401
+
+
 def test_deprovisioned_and_unknown_accounts_are_not_matched(scim):
     found = scim.get('/Users?filter=userName eq "nobody@example.com"').get_json(force=True)
     assert found["totalResults"] == 0
