@@ -35,14 +35,18 @@ def init_app(flask_app: Flask) -> None:
     from portal.access import external
     from portal.extensions import csrf
 
+    from .verification import check
+
     handler = SlackRequestHandler(create_bolt_app(flask_app))
+    secret = flask_app.config["SLACK_SIGNING_SECRET"]
 
     @external
     def slack_events():
-        """Slack's events, slash commands and button clicks; Bolt checks the signature."""
+        """Slack's events, slash commands and button clicks, signed by Slack (401 else);
+        a signed body Bolt cannot read is a 400."""
         from flask import request
 
-        return handler.handle(request)
+        return check(request, secret) or handler.handle(request)
 
     csrf.exempt(slack_events)
     flask_app.add_url_rule("/slack/events", "slack_events", slack_events, methods=["POST"])
