@@ -356,3 +356,45 @@ def test_group_last_modified_moves_when_it_changes(scim, user):
     time.sleep(1.1)
     assert scim.patch(path, add).status_code == 204
     assert scim.get(path).get_json(force=True)["meta"]["lastModified"] == after_member
+
+
+# -- every Entra sample, replayed against resources of this portal ----------------------------
+
+
+def _entra_samples() -> list[str]:
+    from tests.scim.conftest import DATA
+
+    return sorted(p.name for p in DATA.glob("entra_*.json") if "request" in sample(p.name))
+
+
+@pytest.mark.parametrize("name", _entra_samples())
+def test_every_entra_sample_gets_the_documented_status(scim, name):
+    import re
+
+    entry = sample(name)
+    request = entry["request"]
+    expected = (entry.get("response") or {}).get("status")
+    user = scim.post("/Users", _body()).get_json(force=True)
+    group_body = dict(sample("entra_10_group_create.json")["request"]["body"])
+    group_body["displayName"] = "Replayed group"
+    group = scim.post("/Groups", group_body).get_json(force=True)
+    path = request.get("path") or "/" + request["url"].split("/scim/", 1)[1]
+    if expected != 404:  # the sample's own ids stand for resources of Entra's test server
+        path = re.sub(r"/Users/[^/?]+", f"/Users/{user['id']}", path)
+        path = re.sub(r"/Groups/[^/?]+", f"/Groups/{group['id']}", path)
+    body = request.get("body")
+    if isinstance(body, dict) and "/Groups/" in path:
+        for operation in body.get("Operations", []):
+            if isinstance(operation.get("value"), list):
+                for member in operation["value"]:
+                    member["value"] = user["id"]
+    if name in ("entra_01_user_create.json",):
+        scim.delete(f"/Users/{user['id']}")  # the sample creates this very user again
+    response = scim.request(request["method"], path, body)
+    if expected != 404:
+        assert response.status_code < 300, (name, response.get_data(as_text=True))
+    if expected is not None:
+        assert response.status_code == expected, name
+    documented = (entry.get("response") or {}).get("body")
+    if isinstance(documented, dict) and "schemas" in documented:
+        assert response.get_json(force=True)["schemas"][0] == documented["schemas"][0]
