@@ -223,7 +223,7 @@ def test_long_names_stay_within_slacks_limits(bot_app):
             db.session.add(
                 Device(
                     user_id=user.id,
-                    name="<" * 200 + str(n),
+                    name="<" * 190 + str(n),
                     platform="macos",
                     os_version="14.5",
                     status="enrolled",
