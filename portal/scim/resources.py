@@ -1,8 +1,10 @@
 """SCIM Users and Groups ↔ portal accounts and groups (provisioning by Entra ID).
 
 SCIM sees and manages only what Entra provisioned: `entra` accounts (not deprovisioned)
-and `entra` groups. A POST for an address a local or LDAP account holds is a 409 conflict;
-SCIM never sets roles. Functions flush; the view commits once per request.
+and `entra` groups. An account the portal already had (local, LDAP, OpenID) joins them when
+Entra finds it by `userName eq "…"` (`match_account`); a POST for an address such an account
+holds is a 409 conflict. SCIM never sets roles. Functions flush; the view commits once per
+request.
 """
 
 from __future__ import annotations
