@@ -64,6 +64,9 @@ def coerce(attr: schema.Attr, value):
         value = value[0]
     if isinstance(value, str):
         return {"value": value} if value.strip() else None
+    if isinstance(value, dict) and not str(value.get("value") or "").strip():
+        if all(v in (None, "") for v in value.values()):
+            return None  # {"value": ""}: Entra clearing the manager
     return value
 
 

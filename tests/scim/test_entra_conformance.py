@@ -77,6 +77,12 @@ def test_manager_string_in_a_create_and_removal(scim):
     path = f"/Users/{created['id']}"
     assert scim.patch(path, _patch({"op": "remove", "path": "manager"})).status_code == 200
     assert "manager" not in scim.get(path).get_json(force=True).get(ENTERPRISE, {})
+    # Set again, then cleared the other ways Entra writes it: an empty id or value.
+    for empty in ("", {"value": ""}):
+        scim.patch(path, _patch({"op": "add", "path": "manager", "value": MANAGER_ID}))
+        response = scim.patch(path, _patch({"op": "replace", "path": "manager", "value": empty}))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert "manager" not in response.get_json(force=True).get(ENTERPRISE, {})
 
 
 # -- existing accounts matched by userName ----------------------------------------------------
