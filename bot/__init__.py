@@ -35,11 +35,15 @@ def init_app(flask_app: Flask) -> None:
     from portal.access import external
     from portal.extensions import csrf
 
+    from .verification import check
+
     handler = SlackRequestHandler(create_bolt_app(flask_app))
+    secret = flask_app.config["SLACK_SIGNING_SECRET"]
 
     @external
     def slack_events():
-        """Slack's events, slash commands and button clicks; Bolt checks the signature."""
+        """Slack's events, slash commands and button clicks, signed by Slack (401 else);
+        a signed body Bolt cannot read is a 400."""
         import time
 
         from flask import request
@@ -48,7 +52,7 @@ def init_app(flask_app: Flask) -> None:
 
         started = time.perf_counter()
         try:
-            return handler.handle(request)
+            return check(request, secret) or handler.handle(request)
         finally:
             metrics.SLACK_ACK.observe(time.perf_counter() - started)
 

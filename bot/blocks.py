@@ -55,7 +55,11 @@ def context(text: str) -> dict:
 
 
 def escape(text: str) -> str:
-    """Slack's mrkdwn control characters (&, <, >) in user-provided text."""
+    """Slack's control characters (&, <, >) in text that came from a person or a directory.
+
+    Slack reads them in every text it shows, the notification's fallback `text` included:
+    unescaped, `<!channel>` in a display name would notify a whole channel.
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -85,7 +89,7 @@ def help_reply(lang: str, *, company: str, helpdesk: bool, preface: str | None =
         blocks.append(
             section(t("help.helpdesk", lang) + "\n" + "\n".join(f"• {line}" for line in staff))
         )
-    text = " ".join(filter(None, [preface, t("help.intro", lang, company=company)]))
+    text = " ".join(filter(None, [preface, t("help.intro", lang, company=escape(company))]))
     return Reply(text, blocks)
 
 
@@ -144,10 +148,10 @@ def status_sections(report: StatusReport, lang: str) -> list[dict]:
         lang,
         summary=decision.summary(lang),
         platform=report.platform_name,
-        version=report.os_version,
+        version=escape(report.os_version),
     )
     reasons = "\n".join(f"• {escape(reason.message(lang))}" for reason in decision.reasons)
-    apple_id = report.masked_apple_id or t("status.apple_id_none", lang)
+    apple_id = escape(report.masked_apple_id or "") or t("status.apple_id_none", lang)
     return [
         section(summary + ("\n" + reasons if reasons else "")),
         section(
@@ -196,7 +200,8 @@ def portal_button(lang: str, url: str) -> dict:
 
 def status_reply(report: StatusReport, lang: str, *, own: bool, portal_link: str) -> Reply:
     """Someone's status; about another person, with the helpdesk's "Resend" button."""
-    title = t("status.title_own", lang) if own else t("status.title_other", lang, name=report.name)
+    name = escape(report.name)
+    title = t("status.title_own", lang) if own else t("status.title_other", lang, name=name)
     buttons = [send_link_button(lang)] if own else [resend_button(report, lang)]
     buttons.append(portal_button(lang, portal_link))
     blocks = [
@@ -212,13 +217,14 @@ def status_reply(report: StatusReport, lang: str, *, own: bool, portal_link: str
 
 
 def link_reply(sent: SentInvitation, lang: str, *, qr_url: str) -> Reply:
-    body = t("link.body", lang, link=sent.link, date=when(sent.expires_at, lang), email=sent.email)
+    date = when(sent.expires_at, lang)
+    body = t("link.body", lang, link=escape(sent.link), date=date, email=escape(sent.email))
     blocks = [
         header(t("link.title", lang)),
         section(body),
         context(t("link.qr", lang, url=qr_url)),
     ]
-    return Reply(f"{t('link.title', lang)}: {sent.link}", blocks)
+    return Reply(f"{t('link.title', lang)}: {escape(sent.link)}", blocks)
 
 
 # -- App Home --------------------------------------------------------------------------------
@@ -235,7 +241,7 @@ def home_view(
     portal_link: str = "",
 ) -> dict:
     """The App Home tab: own status and devices, and the "Send me my link" button."""
-    blocks: list[dict] = [header(t("home.greeting", lang, name=name))]
+    blocks: list[dict] = [header(t("home.greeting", lang, name=escape(name)))]
     if notice:
         blocks.append(section(notice))
     if report is not None:

@@ -34,7 +34,8 @@ def _cooldown() -> int:
 def no_account(req: Requester) -> Outcome:
     if req.profile is None or not req.profile.email:
         return Outcome(text_reply(t("identity.no_email", req.lang)))
-    return Outcome(text_reply(t("identity.no_account", req.lang, email=req.profile.email)))
+    email = blocks.escape(req.profile.email)
+    return Outcome(text_reply(t("identity.no_account", req.lang, email=email)))
 
 
 def account_problem(req: Requester) -> Outcome | None:

@@ -188,6 +188,9 @@ def load(overrides: dict | None = None) -> dict:
         "OIDC_JIT_USERS": _bool(os.environ.get("OIDC_JIT_USERS")),
         "OIDC_BUTTON_LABEL": os.environ.get("OIDC_BUTTON_LABEL", ""),
         "OIDC_TIMEOUT": _int("OIDC_TIMEOUT", 10),
+        # Entra tenant GUIDs allowed to sign in (needed for the common/organizations
+        # endpoints and a tenant given by its domain name; checks `tid` when set).
+        "OIDC_ALLOWED_TENANTS": os.environ.get("OIDC_ALLOWED_TENANTS", ""),
         # LDAP sign-in (bind) and import.
         "LDAP_URL": os.environ.get("LDAP_URL", "").strip(),
         "LDAP_BIND_DN": os.environ.get("LDAP_BIND_DN", ""),
@@ -218,6 +221,8 @@ def load(overrides: dict | None = None) -> dict:
         "INVITATION_TTL_DAYS": _int("INVITATION_TTL_DAYS", 7),
         "INVITATION_RESEND_LIMIT": _int("INVITATION_RESEND_LIMIT", 5),
         "GO_RATE_LIMIT": os.environ.get("GO_RATE_LIMIT", "30 per minute"),
+        # Requests per SCIM bearer token (Entra ID sends bursts during a full cycle).
+        "SCIM_RATE_LIMIT": os.environ.get("SCIM_RATE_LIMIT", "1200 per minute"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "SMTP_URL": os.environ.get("SMTP_URL", ""),
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 30),

@@ -30,6 +30,9 @@ def init_app(app: Flask) -> None:
     # Access is enforced by portal.access; Flask-Login only loads the user.
     login_manager.session_protection = "basic"
     oidc.init_app(app)
+    from .cli import register
+
+    register(app)
 
 
 from . import oidc, oidc_views, routes  # noqa: E402,F401  (registers the views on bp)

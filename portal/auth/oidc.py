@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -72,6 +73,22 @@ UNREACHABLE_FAILURE = (
 
 
 NO_ACCOUNT_TITLE = _l("No portal account for you yet")
+ISSUER_TITLE = _l("Your company's sign-in is not set up correctly")
+# Shown when the provider names another issuer than the one configured: the person can do
+# nothing about it, but the helpdesk can pass the reason on to whoever runs the portal.
+ISSUER_MISMATCH = _l(
+    "The sign-in service presents itself as “%(seen)s”, but this portal is set up for "
+    "“%(expected)s”, so it cannot trust it. Tell your IT helpdesk: the portal's "
+    "OIDC_ISSUER setting needs correcting (for Entra ID's common or organizations "
+    "endpoints, or a tenant given by its domain name, OIDC_ALLOWED_TENANTS lists the "
+    "tenants allowed)."
+)
+TENANT_NOT_ALLOWED = _l(
+    "Your organization's directory is not one this portal accepts sign-ins from. If you "
+    "should be able to sign in here, tell your IT helpdesk."
+)
+# Entra ID's multi-tenant discovery names its issuer with this placeholder.
+TENANT_PLACEHOLDER = "{tenantid}"
 
 
 @dataclass(frozen=True)
@@ -123,17 +140,86 @@ def _issuer() -> str:
     return current_app.config["OIDC_ISSUER"].strip()
 
 
-def _metadata(client) -> dict:
-    """The provider's metadata, checked to be the configured issuer's own."""
+def allowed_tenants(config) -> frozenset[str]:
+    """OIDC_ALLOWED_TENANTS: Entra tenant ids (GUIDs), lower-cased."""
+    raw = config.get("OIDC_ALLOWED_TENANTS") or ""
+    if isinstance(raw, str):
+        raw = raw.replace(";", ",").split(",")
+    return frozenset(t.strip().lower() for t in raw if t and t.strip())
+
+
+@dataclass(frozen=True)
+class IssuerRule:
+    """Which `iss` an ID token may carry, from the provider's metadata and the settings.
+
+    `issuer` is the one issuer expected, or a template with Entra's `{tenantid}`
+    placeholder (the multi-tenant `common` and `organizations` endpoints), whose tenant
+    must then be one of `tenants`.
+    """
+
+    issuer: str
+    tenants: frozenset[str]
+
+    @property
+    def templated(self) -> bool:
+        return TENANT_PLACEHOLDER in self.issuer
+
+    def accepts(self, iss, tid=None) -> bool:
+        if not isinstance(iss, str):
+            return False
+        if self.tenants and tid is not None and str(tid).lower() not in self.tenants:
+            return False
+        if not self.templated:
+            return iss == self.issuer
+        if not isinstance(tid, str) or tid.lower() not in self.tenants:
+            return False
+        return iss == self.issuer.replace(TENANT_PLACEHOLDER, tid)
+
+    def accepts_response_iss(self, iss: str) -> bool:
+        """RFC 9207's `iss` on the authorization response (no tenant claim to go by)."""
+        if not self.templated:
+            return iss == self.issuer
+        return any(iss == self.issuer.replace(TENANT_PLACEHOLDER, t) for t in self.tenants)
+
+
+def issuer_rule(configured: str, published: str, tenants: frozenset[str]) -> IssuerRule:
+    """The rule for a provider configured as `configured` that publishes `published`.
+
+    Raises ValueError with the reason when the two cannot be reconciled: a different
+    issuer is accepted only as Entra names a tenant given by its domain name (the same
+    server, the tenant's GUID in place of the name, the GUID allowed).
+    """
+    if published.rstrip("/") == configured.rstrip("/"):
+        return IssuerRule(published, tenants)
+    same_server = urlsplit(published)[:2] == urlsplit(configured)[:2]
+    if TENANT_PLACEHOLDER in published:
+        if not same_server:
+            raise ValueError("the multi-tenant issuer is on another server")
+        if not tenants:
+            raise ValueError("a multi-tenant endpoint needs OIDC_ALLOWED_TENANTS")
+        return IssuerRule(published, tenants)
+    segments = {part.lower() for part in urlsplit(published).path.split("/") if part}
+    if same_server and tenants and segments & tenants:
+        return IssuerRule(published, tenants)
+    raise ValueError(f"the provider names the issuer {published!r}, not {configured!r}")
+
+
+def _metadata(client) -> tuple[dict, IssuerRule]:
+    """The provider's metadata, checked to be the configured issuer's own, and the rule
+    the ID token's `iss` must follow."""
     try:
         metadata = client.load_server_metadata()
     except (requests.RequestException, ValueError) as exc:
         raise OidcFailure(*UNREACHABLE_FAILURE, log_detail=f"metadata: {exc}") from exc
-    if str(metadata.get("issuer", "")).rstrip("/") != _issuer().rstrip("/"):
+    published = str(metadata.get("issuer", ""))
+    try:
+        rule = issuer_rule(_issuer(), published, allowed_tenants(current_app.config))
+    except ValueError as exc:
         # Cached metadata would keep the mismatch: forget it so a fix is picked up.
         client.server_metadata.pop("_loaded_at", None)
-        raise OidcFailure(*UNREACHABLE_FAILURE, log_detail="metadata issuer mismatch")
-    return metadata
+        message = ISSUER_MISMATCH % {"seen": published[:200], "expected": _issuer()[:200]}
+        raise OidcFailure(502, ISSUER_TITLE, message, log_detail=f"issuer: {exc}") from exc
+    return metadata, rule
 
 
 def start(redirect_uri: str, next_target: str) -> str:
@@ -167,13 +253,13 @@ def finish(args) -> Pending:
     data = client.framework.get_state_data(session, state) if state else None
     if not data:
         raise OidcFailure(*STATE_FAILURE, log_detail="unknown or used state")
-    metadata = _metadata(client)
-    if args.get("iss") and args["iss"] != metadata["issuer"]:
+    _metadata_doc, rule = _metadata(client)
+    if args.get("iss") and not rule.accepts_response_iss(args["iss"]):
         # RFC 9207: the answer names another issuer than the one we asked (mix-up attack).
         client.framework.clear_state_data(session, state)
         raise OidcFailure(*TOKEN_FAILURE, log_detail="authorization response from another issuer")
     claims_options = {
-        "iss": {"essential": True, "value": metadata["issuer"]},
+        "iss": {"essential": True, "validate": lambda claims, iss: _iss_ok(rule, claims, iss)},
         "aud": {"essential": True, "value": client.client_id},
         "exp": {"essential": True},
         "iat": {"essential": True},
@@ -183,6 +269,10 @@ def finish(args) -> Pending:
         token = client.authorize_access_token(claims_options=claims_options, leeway=LEEWAY)
     except MismatchingStateError as exc:
         raise OidcFailure(*STATE_FAILURE, log_detail="mismatching state") from exc
+    except _TenantRefused as exc:
+        raise OidcFailure(
+            403, NO_ACCOUNT_TITLE, TENANT_NOT_ALLOWED, log_detail=f"tenant {exc} not allowed"
+        ) from exc
     except OAuthError as exc:
         failure = REFUSED_FAILURE if args.get("error") else TOKEN_FAILURE
         raise OidcFailure(*failure, log_detail=f"{exc.error}: {exc.description}") from exc
@@ -196,6 +286,19 @@ def finish(args) -> Pending:
     if not claims:
         raise OidcFailure(*TOKEN_FAILURE, log_detail="no ID token in the token response")
     return Pending(claims=dict(claims), next=str(data.get("next") or ""))
+
+
+class _TenantRefused(Exception):
+    pass
+
+
+def _iss_ok(rule: IssuerRule, claims, iss) -> bool:
+    tid = claims.get("tid")
+    if rule.accepts(iss, tid):
+        return True
+    if rule.tenants and tid is not None and str(tid).lower() not in rule.tenants:
+        raise _TenantRefused(str(tid)[:64])
+    return False
 
 
 class MetadataProblem(Exception):
@@ -216,10 +319,10 @@ def check_metadata(issuer: str, timeout: int = 5) -> dict:
         raise MetadataProblem(f"{url} is not a JSON document") from exc
     if not isinstance(metadata, dict):
         raise MetadataProblem(f"{url} is not a discovery document")
-    if str(metadata.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
-        raise MetadataProblem(
-            f"the document names the issuer {metadata.get('issuer')!r}, not {issuer!r}"
-        )
+    try:
+        issuer_rule(issuer, str(metadata.get("issuer", "")), allowed_tenants(current_app.config))
+    except ValueError as exc:
+        raise MetadataProblem(str(exc)) from exc
     missing = [
         k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if k not in metadata
     ]

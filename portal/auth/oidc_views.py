@@ -51,7 +51,8 @@ def oidc_callback():
     except identity.NoAccount as refusal:
         db.session.rollback()
         log.info("OIDC sign-in without a usable account: %s", refusal)
-        return _failure_page(403, oidc.NO_ACCOUNT_TITLE, refusal.message)
+        return _failure_page(403, refusal.title or oidc.NO_ACCOUNT_TITLE, refusal.message)
     target = safe_next(pending.next) or url_for("main.home")
+    db.session.flush()
     _sign_in(user, "oidc")
     return redirect(target)

@@ -41,7 +41,15 @@ def find_user_by_email(email: str) -> User | None:
 def authenticate_local(email: str, password: str) -> User:
     """The local account for `email` if `password` is right, else InvalidCredentials."""
     user = find_user_by_email(email)
-    usable = user is not None and user.active and user.source == UserSource.LOCAL
+    # A local account Entra ID took over (matched by SCIM) keeps the password it had.
+    usable = (
+        user is not None
+        and user.active
+        and (
+            user.source == UserSource.LOCAL
+            or (user.source == UserSource.ENTRA and user.password_hash is not None)
+        )
+    )
     # Verify even when there is no account, so timing does not tell which it was.
     ok = passwords.verify(user.password_hash if usable else None, password or "")
     if not (usable and ok):

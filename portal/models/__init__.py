@@ -31,7 +31,7 @@ from .enums import (
     Role,
     UserSource,
 )
-from .identity import ScimToken
+from .identity import OidcIdentity, ScimToken
 from .mdm import CommandStatus as CommandStatus
 from .mdm import MDMAccessToken as MDMAccessToken
 from .mdm import MDMCommand as MDMCommand
@@ -77,6 +77,7 @@ __all__ = [
     "PushCertificate",
     "PushRequest",
     "Role",
+    "OidcIdentity",
     "ScimToken",
     "User",
     "UserSession",

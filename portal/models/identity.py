@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, TimestampMixin
+from .base import Base, TimestampMixin, utcnow
 from .user import User
 
 
@@ -26,3 +26,30 @@ class ScimToken(TimestampMixin, Base):
     revoked_at: Mapped[datetime | None]
 
     created_by: Mapped[User | None] = relationship()
+
+
+class OidcIdentity(Base):
+    """The OpenID Connect identity an account is bound to: issuer and stable subject.
+
+    Bound at the first sign-in and matched on afterwards, so a claim that can change
+    (`email`, `preferred_username`) never moves a person into someone else's account.
+    Entra ID also gives the tenant (`tid`) and the user's object id (`oid`), stable across
+    app registrations.
+    """
+
+    __tablename__ = "oidc_identity"
+    __table_args__ = (
+        sa.UniqueConstraint("issuer", "subject"),
+        sa.UniqueConstraint("tenant_id", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(sa.String(500))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    tenant_id: Mapped[str | None] = mapped_column(sa.String(64))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

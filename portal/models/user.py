@@ -97,6 +97,9 @@ class Group(TimestampMixin, Base):
     external_id: Mapped[str | None] = mapped_column(sa.String(500), index=True)
     # Who manages its members: the portal (local), an LDAP import or Entra ID (SCIM).
     source: Mapped[UserSource] = enum_column(UserSource, default=UserSource.LOCAL)
+    # When its name or members last changed (SCIM's meta.lastModified); NULL: never since
+    # it was created.
+    updated_at: Mapped[datetime | None]
 
     members: Mapped[list[User]] = relationship(
         secondary=group_membership, back_populates="groups", order_by="User.email"

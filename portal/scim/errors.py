@@ -12,11 +12,14 @@ MEDIA_TYPE = "application/scim+json"
 
 
 class ScimError(Exception):
-    def __init__(self, status: int, detail: str, scim_type: str | None = None):
+    def __init__(
+        self, status: int, detail: str, scim_type: str | None = None, allow: str | None = None
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.scim_type = scim_type
+        self.allow = allow
 
 
 def scim_response(body: dict | None, status: int = 200, headers: dict | None = None) -> Response:

@@ -3,8 +3,9 @@
 Supported: `attrPath op value` comparisons with `eq`, `ne`, `co`, `sw`, `ew` and `pr`,
 joined by `and` and `or` (`and` binds tighter), grouped with parentheses and negated with
 `not (…)`. Values are JSON (`"text"`, true, false, null, numbers); an unquoted word is
-accepted too, as Microsoft's documentation shows one (`externalId eq jyoung`). Filters on
-complex values (`emails[type eq "work"]`) are not supported in queries.
+accepted too, as Microsoft's documentation shows one (`externalId eq jyoung`). Value paths
+filter a multi-valued attribute's elements: `emails[type eq "work"]`, and Entra's
+`emails[type eq "work"].value eq "…"` (a comparison on the matching elements).
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import json
 import re
 from dataclasses import dataclass
 
+from . import limits
 from .errors import bad_request
 
 OPERATORS = {"eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le"}
 SUPPORTED = {"eq", "ne", "co", "sw", "ew", "pr"}
 TOKEN_RE = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<word>[^\s()"\[\]]+)|(?P<paren>[()]))'
+    r"\s*(?:"
+    r'(?P<string>"(?:[^"\\]|\\.)*")'
+    r'|(?P<valuepath>[A-Za-z$][\w$:.-]*\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\](?:\.[A-Za-z$][\w$-]*)?)'
+    r'|(?P<word>[^\s()"\[\]]+)'
+    r"|(?P<paren>[()]))"
 )
 MAX_FILTER = 1000
 # Parentheses and `not` nest; a filter deeper than this is refused, not recursed into.
@@ -65,7 +71,17 @@ class Not:
     item: Expression
 
 
-Expression = Condition | And | Or | Not
+@dataclass(frozen=True)
+class ValuePath:
+    """`attr[filter]` (some element matches), or `attr[filter].sub op value`."""
+
+    attr: str
+    inner: Expression
+    sub: str | None = None
+    condition: Condition | None = None  # on `sub` of the matching elements
+
+
+Expression = Condition | And | Or | Not | ValuePath
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -84,9 +100,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 def _value(kind: str, raw: str):
     if kind == "string":
         try:
-            return json.loads(raw)
+            text = json.loads(raw)
         except ValueError as exc:
             raise bad_request("A filter value is not valid JSON.", "invalidFilter") from exc
+        return limits.check_text(text, "A filter value", "invalidFilter")
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -116,16 +133,6 @@ class _Parser:
     def _paren(self, which: str, offset: int = 0) -> bool:
         return self._peek(offset) == ("paren", which)
 
-    def whole(self) -> Expression:
-        expression = self.expression()
-        leftover = self._peek()
-        if leftover is not None:
-            raise bad_request(
-                f"Unexpected {leftover[1]!r} in the filter: join comparisons with 'and' or 'or'.",
-                "invalidFilter",
-            )
-        return expression
-
     def expression(self, depth: int = 0) -> Expression:
         if depth > MAX_DEPTH:
             raise bad_request("The filter is nested too deeply.", "invalidFilter")
@@ -148,6 +155,9 @@ class _Parser:
             return Not(self._group(depth))
         if self._paren("("):
             return self._group(depth)
+        token = self._peek()
+        if token is not None and token[0] == "valuepath":
+            return self._value_path(depth)
         return self._comparison()
 
     def _group(self, depth: int) -> Expression:
@@ -158,32 +168,65 @@ class _Parser:
         self.index += 1
         return inner
 
-    def _comparison(self) -> Condition:
-        path, op = self._peek(), self._peek(1)
-        if path is None or op is None or path[0] != "word" or op[0] != "word":
+    def _value_path(self, depth: int) -> ValuePath:
+        raw = self._peek()[1]
+        self.index += 1
+        attr, _, rest = raw.partition("[")
+        inner_text, _, sub = rest.rpartition("]")
+        if depth > MAX_DEPTH:
+            raise bad_request("The filter is nested too deeply.", "invalidFilter")
+        inner = parse_expression(inner_text, depth + 1)
+        if inner is None:
+            raise bad_request(f"The filter in {raw!r} is empty.", "invalidFilter")
+        sub = sub[1:] if sub.startswith(".") else None
+        if sub is None:
+            return ValuePath(attr, inner)
+        condition = self._comparison(sub)
+        return ValuePath(attr, inner, sub, condition)
+
+    def _comparison(self, subject: str | None = None) -> Condition:
+        if subject is None:
+            path = self._peek()
+            if path is not None and path[0] == "valuepath":
+                raise bad_request("A value path cannot be used here.", "invalidFilter")
+            if path is None or path[0] != "word":
+                raise bad_request("The filter is incomplete.", "invalidFilter")
+            self.index += 1
+            subject = path[1]
+        op = self._peek()
+        if op is None or op[0] != "word":
             raise bad_request("The filter is incomplete.", "invalidFilter")
         operator = op[1].lower()
         if operator not in OPERATORS:
             raise bad_request(f"Unknown filter operator {op[1]!r}.", "invalidFilter")
         if operator not in SUPPORTED:
             raise bad_request(f"The operator {operator!r} is not supported.", "invalidFilter")
-        self.index += 2
+        self.index += 1
         if operator == "pr":
-            return Condition(path[1], operator)
+            return Condition(subject, operator)
         value = self._peek()
-        if value is None or value[0] == "paren":
+        if value is None or value[0] in ("paren", "valuepath"):
             raise bad_request("The filter has no value to compare with.", "invalidFilter")
         self.index += 1
-        return Condition(path[1], operator, _value(*value))
+        return Condition(subject, operator, _value(*value))
 
 
-def parse_expression(text: str | None) -> Expression | None:
+def parse_expression(text: str | None, depth: int = 0) -> Expression | None:
     """The filter as a tree, None when empty; raises ScimError(400, invalidFilter)."""
     if text is None or not text.strip():
         return None
     if len(text) > MAX_FILTER:
         raise bad_request("The filter is too long.", "invalidFilter")
-    return _Parser(_tokens(text)).whole()
+    limits.check_text(text, "The filter", "invalidFilter")
+    parser = _Parser(_tokens(text))
+    expression = parser.expression(depth)
+    leftover = parser._peek()
+    if leftover is not None:
+        raise bad_request(
+            f"Unexpected {leftover[1]!r} in the filter: join comparisons with 'and' or 'or'.",
+            "invalidFilter",
+        )
+    return expression
 
 
 def conditions(expression: Expression | None) -> list[Condition]:

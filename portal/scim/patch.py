@@ -10,10 +10,11 @@ so a request with one bad operation changes nothing.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 
-from . import filters, schema
+from . import filters, resources, schema
 from .errors import ScimError, bad_request
 
 PATH_RE = re.compile(
@@ -32,18 +33,26 @@ class Path:
     sub: schema.Attr | None
 
 
-def parse_path(resource: str, text: str) -> Path:
+def parse_path(resource: str, text: str) -> Path | str | None:
+    """The operation's target: a Path, an extension's URN (the whole extension), or None
+    for an attribute the portal does not keep or an unknown extension (ignored, logged)."""
     if not isinstance(text, str) or not text.strip():
         raise bad_request("The operation's path is empty.", "invalidPath")
     found, rest = schema.split_urn(resource, text.strip())
     if found is not None and rest == "":
-        raise bad_request(f"The path {text!r} names a schema, not an attribute.", "invalidPath")
+        if found.id == schema.CORE[resource].id:
+            raise bad_request(f"The path {text!r} names a schema, not an attribute.", "invalidPath")
+        return found.id
     match = PATH_RE.match(rest)
+    if found is None and resources.ignored(resource, text.strip(), "PATCH path"):
+        return None
     if not match:
         raise bad_request(f"The path {text!r} cannot be read.", "invalidPath")
     prefix = f"{found.id}:" if found is not None else ""
     container, attr = schema.lookup(resource, prefix + match["attr"])
     if attr is None:
+        if found is None and resources.ignored(resource, match["attr"], "PATCH path"):
+            return None
         raise bad_request(f"Unknown attribute in path {text!r}.", "invalidPath")
     if attr.name in READ_ONLY or attr.mutability == "readOnly":
         raise ScimError(400, f"The attribute {attr.name!r} cannot be changed.", "mutability")
@@ -105,10 +114,14 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict) and "value" in a and "value" in b:
-        return str(a["value"]).lower() == str(b["value"]).lower()
-    return a == b
+def _identity(item):
+    """What makes two values of a multi-valued attribute the same one (hashable)."""
+    if isinstance(item, dict) and "value" in item:
+        return ("value", str(item["value"]).lower())
+    try:
+        return ("item", json.dumps(item, sort_keys=True))
+    except (TypeError, ValueError):
+        return ("object", id(item))
 
 
 def _set(doc: dict, path: Path, value, replace: bool) -> None:
@@ -138,8 +151,14 @@ def _set(doc: dict, path: Path, value, replace: bool) -> None:
         if replace or not isinstance(holder.get(key), list):
             holder[key] = values
         else:
+            # One pass with a set: a group PATCH adding 20,000 members stays linear.
             existing = holder[key]
-            existing.extend(v for v in values if not any(_same(v, e) for e in existing))
+            seen = {_identity(e) for e in existing}
+            for item in values:
+                identity = _identity(item)
+                if identity not in seen:
+                    seen.add(identity)
+                    existing.append(item)
         return
     if path.sub:
         current = holder.get(key)
@@ -148,8 +167,11 @@ def _set(doc: dict, path: Path, value, replace: bool) -> None:
         current[_key(current, path.sub.name)] = value
         return
     if attr.type == "complex":
-        if isinstance(value, list) and len(value) == 1:
-            value = value[0]  # Entra sends the manager as a one-element list
+        # Entra sends the manager as a one-element list, or as the id alone.
+        value = resources.coerce(attr, value)
+        if value is None:
+            holder.pop(key, None)
+            return
         if isinstance(value, dict) and isinstance(holder.get(key), dict):
             holder[key].update(value)
             return
@@ -169,14 +191,16 @@ def _remove(doc: dict, path: Path, value) -> None:
             targets = [e for e in elements if _matches(e, path)]
         elif value is not None and not path.sub:
             # Entra: {"op": "Remove", "path": "members", "value": [{"value": "id"}]}
-            targets = [e for e in elements if any(_same(v, e) for v in _as_list(value))]
+            gone = {_identity(v) for v in _as_list(value)}
+            targets = [e for e in elements if _identity(e) in gone]
         else:
             targets = list(elements)
         if path.sub:
             for element in targets:
                 element.pop(_key(element, path.sub.name), None)
         else:
-            holder[key] = [e for e in elements if not any(e is t for t in targets)]
+            removed = {id(t) for t in targets}
+            holder[key] = [e for e in elements if id(e) not in removed]
         return
     if path.sub and isinstance(holder[key], dict):
         holder[key].pop(_key(holder[key], path.sub.name), None)
@@ -214,24 +238,48 @@ def _apply_one(resource: str, doc: dict, operation) -> None:
         if not isinstance(value, dict):
             raise bad_request("Without a path, the value must be an object.", "invalidValue")
         for key, item in value.items():
-            extension = schema.extension(resource, key) if isinstance(key, str) else None
-            if extension is not None and isinstance(item, dict):
-                for sub_key, sub_item in item.items():
-                    _set(
-                        doc,
-                        parse_path(resource, f"{extension.id}:{sub_key}"),
-                        sub_item,
-                        op == "replace",
-                    )
-            elif isinstance(key, str) and key.lower() == "schemas":
+            if not isinstance(key, str):
+                raise bad_request("Attribute names must be texts.", "invalidSyntax")
+            if key.lower() == "schemas":
                 continue
-            else:
-                _set(doc, parse_path(resource, key), item, op == "replace")
+            _set_target(resource, doc, parse_path(resource, key), item, op == "replace")
         return
-    path = parse_path(resource, path_text)
+    target = parse_path(resource, path_text)
+    if target is None:
+        return
     if op == "remove":
-        _remove(doc, path, value)
+        if isinstance(target, str):
+            _holder_remove(doc, target)
+        else:
+            _remove(doc, target, value)
     else:
         if "value" not in operation:
             raise bad_request(f"The {op} operation has no value.", "invalidValue")
-        _set(doc, path, value, op == "replace")
+        _set_target(resource, doc, target, value, op == "replace")
+
+
+def _set_target(resource: str, doc: dict, target: Path | str | None, value, replace: bool):
+    if target is None:
+        return
+    if isinstance(target, Path):
+        _set(doc, target, value, replace)
+        return
+    # The whole extension, a complex value: the attributes given are set, the others kept
+    # (RFC 7644 §3.5.2.3).
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise bad_request(f"The value for {target} must be an object.")
+    for sub_key, sub_item in value.items():
+        if not isinstance(sub_key, str):
+            raise bad_request("Attribute names must be texts.", "invalidSyntax")
+        if sub_key.lower() == "schemas":
+            continue
+        found = parse_path(resource, f"{target}:{sub_key}")
+        if isinstance(found, Path):
+            _set(doc, found, sub_item, replace)
+
+
+def _holder_remove(doc: dict, urn: str) -> None:
+    for key in [k for k in doc if k.lower() == urn.lower()]:
+        del doc[key]

@@ -1,11 +1,15 @@
 """SCIM Users and Groups ↔ portal accounts and groups (provisioning by Entra ID).
 
 SCIM sees and manages only what Entra provisioned: `entra` accounts (not deprovisioned)
-and `entra` groups. A POST for an address a local or LDAP account holds is a 409 conflict;
-SCIM never sets roles. Functions flush; the view commits once per request.
+and `entra` groups. An account the portal already had (local, LDAP, OpenID) joins them when
+Entra finds it by `userName eq "…"` (`match_account`); a POST for an address such an account
+holds is a 409 conflict. SCIM never sets roles. Functions flush; the view commits once per
+request.
 """
 
 from __future__ import annotations
+
+import logging
 
 import sqlalchemy as sa
 
@@ -13,9 +17,12 @@ from .. import audit
 from ..directory import provisioning
 from ..directory import service as directory_service
 from ..extensions import db
-from ..models import Group, Organization, Role, User, UserSource
-from . import schema
+from ..models import Group, Organization, Role, User, UserSource, utcnow
+from ..models.user import group_membership
+from . import limits, schema
 from .errors import ScimError, bad_request
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "scim"
 # What the portal keeps from a SCIM user only to give it back (not personal contact data).
@@ -29,6 +36,8 @@ KEPT_ENTERPRISE = (
     "manager",
 )
 MAX_TEXT = 500
+# Attributes the account always has a value for, that SCIM may still leave unassigned.
+UNSETTABLE = ("displayName", "active")
 
 
 def visible_users():
@@ -44,6 +53,33 @@ def _iso(value) -> str:
 
 
 # -- validation ---------------------------------------------------------------------------
+
+
+def coerce(attr: schema.Attr, value):
+    """Entra's shorthand: a complex attribute with a `value` given as that value alone
+    (`"manager": "<id>"`), or as a one-element list. An empty text clears it."""
+    if attr.type != "complex" or attr.multi or attr.child("value") is None:
+        return value
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, str):
+        return {"value": value} if value.strip() else None
+    if isinstance(value, dict) and not str(value.get("value") or "").strip():
+        if all(v in (None, "") for v in value.values()):
+            return None  # {"value": ""}: Entra clearing the manager
+    return value
+
+
+def ignored(resource: str, key: str, where: str = "body") -> bool:
+    """True (and logged) for an attribute the portal does not keep or an unknown extension."""
+    lowered = key.lower()
+    if lowered in schema.NOT_KEPT[resource]:
+        log.info("SCIM %s: attribute %r is not kept by the portal; ignored", where, key)
+        return True
+    if lowered.startswith("urn:") and schema.owner(resource, key) is None:
+        log.info("SCIM %s: unknown schema extension %r ignored", where, key[:200])
+        return True
+    return False
 
 
 def _check(attr: schema.Attr, value, where: str) -> None:
@@ -103,24 +139,32 @@ def validate(resource: str, doc) -> dict:
                 continue
             if not isinstance(value, dict):
                 raise bad_request(f"{key} must be an object.")
-            part = {}
+            part = clean.setdefault(extension.id, {})
             for sub_key, item in value.items():
                 attr = extension.attr(sub_key) if isinstance(sub_key, str) else None
                 if attr is None:
                     if item is None:
                         continue
                     raise bad_request(f"Unknown attribute {key}:{sub_key}.", "invalidSyntax")
+                item = coerce(attr, item)
                 _check(attr, item, attr.name)
-                part[attr.name] = item
-            clean[extension.id] = part
+                if item is not None:
+                    part[attr.name] = item
             continue
-        attr = schema.core_attr(resource, key)
+        container, attr = schema.lookup(resource, key)
+        if container is not None and attr is not None:
+            # `urn:…:enterprise:2.0:User:manager` at the top level, as Entra may write it.
+            item = coerce(attr, value)
+            _check(attr, item, attr.name)
+            if item is not None:
+                clean.setdefault(container, {})[attr.name] = item
+            continue
         if attr is None:
-            if value is None:
+            if value is None or ignored(resource, key):
                 continue  # Entra sends unmapped attributes as null
             raise bad_request(f"Unknown attribute {key!r}.", "invalidSyntax")
-        if attr.mutability in ("readOnly", "writeOnly"):
-            continue  # id, meta, groups (and passwords, which the portal does not keep)
+        if attr.mutability == "readOnly":
+            continue  # id, meta, groups
         _check(attr, value, attr.name)
         clean[attr.name] = value
     return clean
@@ -173,6 +217,10 @@ def user_document(user: User, base_url: str) -> dict:
         "active": bool(user.active),
         "emails": emails,
     }
+    # Removed (or never sent) by the directory: the account keeps a name to show and is
+    # active as at creation, but SCIM gives the attribute back as unassigned.
+    for name in attrs.get("unset") or ():
+        doc.pop(name, None)
     if user.external_id:
         doc["externalId"] = user.external_id
     for name in KEPT:
@@ -215,6 +263,9 @@ def _user_fields(doc: dict) -> dict:
         kept["manager"] = {k: v for k, v in kept["manager"].items() if k in ("value", "$ref")}
     if kept:
         attrs["enterprise"] = kept
+    unset = [name for name in UNSETTABLE if doc.get(name) is None]
+    if unset:
+        attrs["unset"] = unset
     return {
         "upn": user_name,
         "email": email,
@@ -235,6 +286,42 @@ def _holder(email: str, login: str) -> User | None:
     return db.session.scalar(
         sa.select(User).where(sa.or_(User.email == email.lower(), User.upn == login)).limit(1)
     )
+
+
+def match_account(user_name: str) -> User | None:
+    """Let Entra take over the account `user_name` names, when the portal already has one.
+
+    A local, LDAP or OpenID-created account (not one its directory removed) whose e-mail or
+    login is `user_name` becomes provisioned by Entra: SCIM then sees and updates it, and
+    the change of source is audited. Roles and passwords are left as they are. Flushes.
+    """
+    login = user_name.strip().lower()
+    if not login or len(login) > 320:
+        return None
+    account = db.session.scalar(
+        sa.select(User)
+        .where(
+            sa.or_(User.email == login, User.upn == login),
+            User.source != UserSource.ENTRA,
+            User.deprovisioned_at.is_(None),
+        )
+        .limit(1)
+    )
+    if account is None:
+        return None
+    before = {"source": str(account.source)}
+    account.source = UserSource.ENTRA
+    db.session.flush()
+    audit.record(
+        None,
+        "user.matched",
+        channel=CHANNEL,
+        target=account,
+        before=before,
+        after={"source": str(UserSource.ENTRA), "matched_by": "userName"},
+    )
+    log.info("SCIM: account %s matched by userName, now provisioned by Entra ID", account.id)
+    return account
 
 
 def create_user(doc: dict, org: Organization) -> User:
@@ -311,7 +398,7 @@ def group_document(group: Group, base_url: str, *, members: bool = True) -> dict
         doc["members"] = [
             {
                 "value": str(u.id),
-                "display": u.display_name,
+                "type": "User",
                 "$ref": f"{base_url}/scim/v2/Users/{u.id}",
             }
             for u in group.members
@@ -320,25 +407,39 @@ def group_document(group: Group, base_url: str, *, members: bool = True) -> dict
     doc["meta"] = {
         "resourceType": "Group",
         "created": _iso(group.created_at),
-        "lastModified": _iso(group.created_at),
+        "lastModified": _iso(group.updated_at or group.created_at),
         "location": f"{base_url}/scim/v2/Groups/{group.id}",
     }
     return doc
 
 
-def _members(doc: dict) -> list[User]:
-    ids = []
+def _members(doc: dict) -> list[int]:
+    ids = set()
     for item in doc.get("members") or []:
         value = item.get("value") if isinstance(item, dict) else None
-        if not isinstance(value, str) or not value.isdigit() or len(value) > 18:
-            raise bad_request(f"Unknown member {value!r}.")
-        ids.append(int(value))
+        number = _member_id(value)
+        if number is None:
+            raise bad_request(f"Unknown member {str(value)[:60]!r}.")
+        ids.add(number)
     if not ids:
         return []
-    users = db.session.scalars(visible_users().where(User.id.in_(set(ids)))).all()
-    if len(users) != len(set(ids)):
+    found = []
+    ordered = sorted(ids)
+    # In slices: SQLite and drivers bound the parameters of one statement.
+    for start in range(0, len(ordered), 5000):
+        chunk = ordered[start : start + 5000]
+        query = visible_users().with_only_columns(User.id).where(User.id.in_(chunk))
+        found.extend(db.session.scalars(query).all())
+    if len(found) != len(ids):
         raise bad_request("A member is not a user provisioned here.")
-    return sorted(users, key=lambda u: u.id)
+    return sorted(found)
+
+
+def _member_id(value) -> int | None:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+        return number if 0 < number <= limits.MAX_INT else None
+    return None
 
 
 def _group_name(doc: dict, group: Group | None) -> str:
@@ -359,12 +460,23 @@ def save_group(group: Group | None, doc: dict) -> Group:
     if created:
         group = Group(name=name, description="Provisioned by Entra ID", source=UserSource.ENTRA)
         db.session.add(group)
-    before = {"name": group.name, "members": sorted(u.id for u in group.members)}
+        db.session.flush()
+    current = set(
+        db.session.scalars(
+            sa.select(group_membership.c.user_id).where(group_membership.c.group_id == group.id)
+        )
+    )
+    before = {"name": group.name, "members": sorted(current)}
+    before_external = group.external_id
     group.name = name
     group.external_id = external_id
-    group.members = members
+    after = {"name": group.name, "members": members}
+    if before["members"] != after["members"]:
+        _set_members(group, current, set(after["members"]))
+    if created or before != after or before_external != external_id:
+        # Membership lives in another table: the group's own row says when it changed.
+        group.updated_at = utcnow()
     db.session.flush()
-    after = {"name": group.name, "members": sorted(u.id for u in members)}
     if created or before != after:
         audit.record(
             None,
@@ -375,6 +487,32 @@ def save_group(group: Group | None, doc: dict) -> Group:
             after=after,
         )
     return group
+
+
+def _set_members(group: Group, current: set[int], wanted: set[int]) -> None:
+    """Membership rows written directly: the ORM's collection bookkeeping (and the
+    back-references on 20,000 users) would make a large group slow."""
+    added, removed = wanted - current, current - wanted
+    if removed:
+        gone = sorted(removed)
+        for start in range(0, len(gone), 5000):
+            db.session.execute(
+                group_membership.delete().where(
+                    group_membership.c.group_id == group.id,
+                    group_membership.c.user_id.in_(gone[start : start + 5000]),
+                )
+            )
+    if added:
+        db.session.execute(
+            group_membership.insert(),
+            [{"group_id": group.id, "user_id": user_id} for user_id in sorted(added)],
+        )
+    # The loaded collections no longer tell the truth: read them again when asked.
+    db.session.expire(group, ["members"])
+    changed = added | removed
+    for user in list(db.session.identity_map.values()):
+        if isinstance(user, User) and user.id in changed:
+            db.session.expire(user, ["groups"])
 
 
 def delete_group(group: Group) -> None:

@@ -14,6 +14,7 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
@@ -32,6 +33,8 @@ class Attr:
     case_exact: bool = False
     uniqueness: str = "none"
     description: str = ""
+    reference_types: tuple[str, ...] = ()
+    canonical_values: tuple[str, ...] = ()
 
     def child(self, name: str) -> Attr | None:
         return _find(self.sub, name)
@@ -48,6 +51,10 @@ class Attr:
             "returned": self.returned,
             "uniqueness": self.uniqueness,
         }
+        if self.reference_types:
+            data["referenceTypes"] = list(self.reference_types)
+        if self.canonical_values:
+            data["canonicalValues"] = list(self.canonical_values)
         if self.sub:
             data["subAttributes"] = [a.definition() for a in self.sub]
         return data
@@ -68,17 +75,22 @@ def _find(attrs, name: str) -> Attr | None:
     return next((a for a in attrs if a.name.lower() == lowered), None)
 
 
-def _multi(name: str, *extra: Attr, mutability: str = "readWrite") -> Attr:
+def _multi(name: str, *extra: Attr, mutability: str = "readWrite", required=False) -> Attr:
     base = (
-        Attr("value"),
-        Attr("display"),
-        Attr("type"),
-        Attr("primary", "boolean"),
+        Attr("value", mutability=mutability),
+        Attr("display", mutability=mutability),
+        Attr("type", mutability=mutability),
+        Attr("primary", "boolean", mutability=mutability),
     )
-    return Attr(name, "complex", multi=True, sub=base + extra, mutability=mutability)
+    return Attr(
+        name, "complex", multi=True, sub=base + extra, mutability=mutability, required=required
+    )
 
 
-_REF = Attr("$ref", "reference")
+def _ref(*types: str, mutability: str = "readWrite") -> Attr:
+    return Attr("$ref", "reference", reference_types=types, mutability=mutability)
+
+
 USER_SCHEMA = Schema(
     USER,
     "User",
@@ -101,42 +113,47 @@ USER_SCHEMA = Schema(
         ),
         Attr("displayName"),
         Attr("nickName"),
-        Attr("profileUrl", "reference"),
         Attr("title"),
         Attr("userType"),
         Attr("preferredLanguage"),
         Attr("locale"),
         Attr("timezone"),
         Attr("active", "boolean"),
-        Attr("password", mutability="writeOnly", returned="never"),
-        _multi("emails"),
-        _multi("phoneNumbers"),
-        _multi("ims"),
-        _multi("photos"),
+        # The portal needs an address to invite and match people: an account has one.
         Attr(
-            "addresses",
+            "emails",
             "complex",
             multi=True,
-            sub=tuple(
-                Attr(n)
-                for n in (
-                    "formatted",
-                    "streetAddress",
-                    "locality",
-                    "region",
-                    "postalCode",
-                    "country",
-                    "type",
-                )
-            )
-            + (Attr("primary", "boolean"),),
+            required=True,
+            sub=(
+                Attr("value", required=True),
+                Attr("display"),
+                Attr("type"),
+                Attr("primary", "boolean"),
+            ),
         ),
-        _multi("groups", _REF, mutability="readOnly"),
-        _multi("entitlements"),
-        _multi("roles"),
-        _multi("x509Certificates"),
+        _multi("groups", _ref("Group", mutability="readOnly"), mutability="readOnly"),
     ),
 )
+# RFC 7643 User attributes the portal does not keep (personal contact data, credentials,
+# entitlements it has no use for): not advertised, and ignored (logged) when sent.
+NOT_KEPT = {
+    "User": frozenset(
+        n.lower()
+        for n in (
+            "profileUrl",
+            "password",
+            "phoneNumbers",
+            "ims",
+            "photos",
+            "addresses",
+            "entitlements",
+            "roles",
+            "x509Certificates",
+        )
+    ),
+    "Group": frozenset(),
+}
 ENTERPRISE_SCHEMA = Schema(
     ENTERPRISE,
     "EnterpriseUser",
@@ -149,7 +166,7 @@ ENTERPRISE_SCHEMA = Schema(
         Attr(
             "manager",
             "complex",
-            sub=(Attr("value"), _REF, Attr("displayName", mutability="readOnly")),
+            sub=(Attr("value"), _ref("User"), Attr("displayName", mutability="readOnly")),
         ),
     ),
 )
@@ -162,7 +179,14 @@ GROUP_SCHEMA = Schema(
             "members",
             "complex",
             multi=True,
-            sub=(Attr("value", mutability="immutable"), _REF, Attr("display"), Attr("type")),
+            sub=(
+                Attr("value", mutability="immutable"),
+                _ref("User", mutability="immutable"),
+                # Accepted and ignored when sent (RFC 7643 §8.7.1 has no display here).
+                Attr("display", mutability="readOnly", returned="never"),
+                # Members are people: groups in groups are not kept.
+                Attr("type", mutability="immutable", canonical_values=("User",)),
+            ),
         ),
     ),
 )
@@ -288,3 +312,8 @@ def schemas(base_url: str) -> list[dict]:
             }
         )
     return result
+
+
+def owner(resource: str, name: str) -> Schema | None:
+    """The schema (core or extension) whose URN `name` starts with, if any."""
+    return split_urn(resource, name)[0]

@@ -88,3 +88,38 @@ def test_open_redirect_through_next_is_impossible(page, oidc_server):
     page.get_by_role("link", name="Sign in with Example Corp").click()
     _sign_in_at_provider(page, "alice@example.com")
     expect(page).to_have_url(base + "/")
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "heading"),
+    [
+        ("en-US", {"width": 375, "height": 740}, "This account belongs to someone else"),
+        ("fr-FR", {"width": 1280, "height": 800}, "Ce compte appartient à quelqu’un d’autre"),
+    ],
+    ids=["phone-en", "laptop-fr"],
+)
+def test_a_reused_address_is_refused_with_a_clear_page(
+    page_factory, oidc_server, tmp_path, locale, viewport, heading
+):
+    base, provider = oidc_server
+    provider.give_address("subject-first", "alice@example.com")
+    provider.give_address("subject-newcomer", "alice@example.com")
+    try:
+        first = page_factory(locale=locale, viewport=viewport)
+        first.goto(base + "/login")
+        first.locator("a[href^='/login/oidc']").click()
+        _sign_in_at_provider(first, "subject-first")
+        expect(first).to_have_url(base + "/")
+
+        newcomer = page_factory(locale=locale, viewport=viewport)
+        newcomer.goto(base + "/login")
+        newcomer.locator("a[href^='/login/oidc']").click()
+        _sign_in_at_provider(newcomer, "subject-newcomer")
+        expect(newcomer.get_by_role("heading", level=1)).to_have_text(heading)
+        assert newcomer.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        newcomer.screenshot(path=str(tmp_path / f"reused-address-{locale}.png"), full_page=True)
+        newcomer.goto(base + "/")
+        expect(newcomer).to_have_url(re.compile(r"/login"))
+    finally:
+        provider.give_address("subject-first", None)
+        provider.give_address("subject-newcomer", None)

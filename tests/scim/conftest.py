@@ -43,7 +43,9 @@ class Scim:
         self.client = client
         self.token = token
 
-    def request(self, method: str, path: str, body=None, *, raw: bytes | None = None, token=None):
+    def request(
+        self, method: str, path: str, body=None, *, raw: bytes | None = None, token=None, **kw
+    ):
         headers = {"Authorization": f"Bearer {token or self.token}"}
         data = raw
         if body is not None:
@@ -51,7 +53,7 @@ class Scim:
         if data is not None:
             headers["Content-Type"] = "application/scim+json"
         path = path if path.startswith("/scim/v2") else "/scim/v2" + path
-        return self.client.open(path, method=method, data=data, headers=headers)
+        return self.client.open(path, method=method, data=data, headers=headers, **kw)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

@@ -120,7 +120,8 @@ class FakeIdp:
 
             def do_GET(self):
                 path = urlsplit(self.path).path
-                if path == "/.well-known/openid-configuration":
+                # Under any path too, as Entra's `/<tenant>/v2.0/.well-known/…` documents.
+                if path.endswith("/.well-known/openid-configuration"):
                     self._json(200, idp.metadata())
                 elif path == "/jwks":
                     self._json(200, {"keys": [idp.key.as_dict(private=False)]})

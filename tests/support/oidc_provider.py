@@ -58,6 +58,7 @@ class OidcProvider:
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.redirect_uris = redirect_uris
         self.config_path = workdir / "oidc-provider.json"
+        self.addresses_path = workdir / "oidc-addresses.json"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -67,6 +68,7 @@ class OidcProvider:
             json.dumps(
                 {
                     "port": self.port,
+                    "addresses": str(self.addresses_path),
                     "clients": [
                         {
                             "client_id": CLIENT_ID,
@@ -93,6 +95,19 @@ class OidcProvider:
                 break
         self.stop()
         raise RuntimeError("oidc-provider did not start")
+
+    def give_address(self, subject: str, address: str | None) -> None:
+        """From the next sign-in, `subject`'s e-mail is `address` (None: its login)."""
+        import json as _json
+
+        current = {}
+        if self.addresses_path.exists():
+            current = _json.loads(self.addresses_path.read_text())
+        if address is None:
+            current.pop(subject, None)
+        else:
+            current[subject] = address
+        self.addresses_path.write_text(_json.dumps(current))
 
     def stop(self) -> None:
         if self.process is None:

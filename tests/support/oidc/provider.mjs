@@ -1,7 +1,9 @@
 // A real OpenID provider for the portal's tests: panva's oidc-provider (OpenID Certified).
 // Usage: node provider.mjs CONFIG.json — {"port": N, "clients": [{client_id, client_secret,
 // redirect_uris}]}. Its built-in development login and consent pages accept any login: the
-// login typed becomes the account's `sub`, `email` and `preferred_username`.
+// login typed becomes the account's `sub`, `email` and `preferred_username`. The optional
+// `addresses` file of the config ({"subject": "address"}, read at each sign-in) gives a subject
+// another address: an address changed, or given to someone new.
 import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
 
@@ -26,15 +28,25 @@ const provider = new Provider(issuer, {
   },
   cookies: { keys: ['portal-tests-only'] },
   async findAccount(ctx, id) {
+    let addresses = {};
+    if (config.addresses) {
+      try {
+        addresses = JSON.parse(readFileSync(config.addresses, 'utf8'));
+      } catch {
+        addresses = {};
+      }
+    }
+    const subject = id;
+    const address = addresses[id] || id;
     return {
       accountId: id,
       async claims() {
-        const local = id.split('@')[0];
+        const local = address.split('@')[0];
         return {
-          sub: id,
-          email: id,
+          sub: subject,
+          email: address,
           email_verified: true,
-          preferred_username: id,
+          preferred_username: address,
           name: local.charAt(0).toUpperCase() + local.slice(1) + ' (IdP)',
         };
       },
