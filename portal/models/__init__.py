@@ -26,6 +26,7 @@ from .mdm import MDMAccessToken as MDMAccessToken
 from .mdm import MDMCommand as MDMCommand
 from .org import Organization
 from .outbox import OutboxMessage
+from .rollout import BulkJob, Reminder, ReminderSchedule, SlackNotification, UndoAction
 from .user import Group, User, UserSession, group_membership
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "LicenceType",
     "AppleIdScheme",
     "AuditEvent",
+    "BulkJob",
     "Base",
     "DeliveryStatus",
     "Device",
@@ -53,8 +55,12 @@ __all__ = [
     "OutboxStatus",
     "Platform",
     "PushCertificate",
+    "Reminder",
+    "ReminderSchedule",
     "Role",
     "ScimToken",
+    "SlackNotification",
+    "UndoAction",
     "User",
     "UserSession",
     "UserSource",
