@@ -138,76 +138,119 @@ def _default_type() -> str:
     return EnrollmentType(kind).value if kind is not None else EnrollmentType.DEVICE.value
 
 
+# A setting's place in the priority order as one number (lower wins): priority, then id.
+_RANK_BASE = 1_000_000_000
+
+
 def expected_types() -> sa.Subquery:
-    """(user_id, enrollment_type) of the setting that applies to each person in a group."""
-    ranked = (
-        sa.select(
-            group_membership.c.user_id.label("user_id"),
-            EnrollmentSetting.enrollment_type.label("enrollment_type"),
-            sa.func.row_number()
-            .over(
-                partition_by=group_membership.c.user_id,
-                order_by=(EnrollmentSetting.priority, EnrollmentSetting.id, Group.name),
-            )
-            .label("rank"),
-        )
+    """(user_id, enrollment_type) of the setting that applies to each person in a group.
+
+    The winner is the lowest (priority, id) among the settings of the person's groups (the
+    group-name tie-break of `effective_setting` only picks between groups holding the same
+    setting, so it never changes the type). One hash aggregate, no per-person sort.
+    """
+    rank = sa.cast(EnrollmentSetting.priority, sa.BigInteger) * _RANK_BASE + EnrollmentSetting.id
+    best = (
+        sa.select(group_membership.c.user_id.label("user_id"), sa.func.min(rank).label("rank"))
         .join(setting_assignment, setting_assignment.c.group_id == group_membership.c.group_id)
         .join(EnrollmentSetting, EnrollmentSetting.id == setting_assignment.c.setting_id)
-        .join(Group, Group.id == group_membership.c.group_id)
-        .subquery("ranked_settings")
+        .group_by(group_membership.c.user_id)
+        .subquery("best_setting")
     )
+    winner = sa.orm.aliased(EnrollmentSetting, name="winning_setting")
     return (
-        sa.select(ranked.c.user_id, ranked.c.enrollment_type)
-        .where(ranked.c.rank == 1)
+        sa.select(best.c.user_id, winner.enrollment_type.label("enrollment_type"))
+        .join(winner, winner.id == best.c.rank % _RANK_BASE)
         .subquery("expected_type")
     )
 
 
+def _latest_per_user(column) -> sa.Subquery:
+    """(user_id, latest) of one table, for joining to the cohort."""
+    table = column.class_
+    return (
+        sa.select(table.user_id.label("user_id"), sa.func.max(column).label("latest"))
+        .group_by(table.user_id)
+        .subquery()
+    )
+
+
 def people_query(filters: RolloutFilter) -> sa.Subquery:
-    """One row per person invited in the period: user_id, invited_at, stage (0–4), type."""
-    cohort = (
+    """One row per person invited in the period: user_id, invited_at, stage (0–4), type.
+
+    Each table is read once and aggregated per person (the latest moment of each event),
+    then joined to the cohort: "an event since the invitation" is "its latest moment is not
+    before the invitation".
+    """
+    in_period = sa.and_(
+        Invitation.created_at >= filters.since, Invitation.created_at < filters.until
+    )
+    opened_or_used = sa.or_(Invitation.opened_at.is_not(None), Invitation.used_at.is_not(None))
+    invitations = (
         sa.select(
             Invitation.user_id.label("user_id"),
-            sa.func.min(Invitation.created_at).label("invited_at"),
+            sa.func.min(sa.case((in_period, Invitation.created_at))).label("invited_at"),
+            sa.func.max(sa.case((opened_or_used, Invitation.created_at))).label("opened"),
+            sa.func.max(sa.case((Invitation.used_at.is_not(None), Invitation.created_at))).label(
+                "used"
+            ),
         )
-        .where(Invitation.created_at >= filters.since, Invitation.created_at < filters.until)
+        .where(Invitation.created_at >= filters.since)
         .group_by(Invitation.user_id)
         .subquery("cohort")
     )
-    uid, since = cohort.c.user_id, cohort.c.invited_at
-    later_invitation = sa.and_(Invitation.user_id == uid, Invitation.created_at >= since)
-    opened = sa.exists().where(
-        later_invitation, sa.or_(Invitation.opened_at.is_not(None), Invitation.used_at.is_not(None))
+    devices = (
+        sa.select(
+            Device.user_id.label("user_id"),
+            sa.func.max(Device.id).label("newest"),
+            sa.func.max(Device.created_at).label("created"),
+            sa.func.max(Device.enrolled_at).label("enrolled"),
+            sa.func.min(Device.enrolled_at).label("first_enrolled"),
+        )
+        .group_by(Device.user_id)
+        .subquery("devices")
     )
-    used = sa.exists().where(later_invitation, Invitation.used_at.is_not(None))
-    session = sa.exists().where(UserSession.user_id == uid, UserSession.created_at >= since)
-    token = sa.exists().where(MDMAccessToken.user_id == uid, MDMAccessToken.created_at >= since)
-    device = sa.exists().where(Device.user_id == uid, Device.created_at >= since)
-    enrolled = sa.exists().where(
-        Device.user_id == uid, Device.enrolled_at.is_not(None), Device.enrolled_at >= since
-    )
+    newest_device = sa.orm.aliased(Device, name="newest_device")
+    sessions = _latest_per_user(UserSession.created_at)
+    tokens = _latest_per_user(MDMAccessToken.created_at)
+    uid, since = invitations.c.user_id, invitations.c.invited_at
     stage = sa.case(
-        (enrolled, 4),
-        (sa.or_(device, token), 3),
-        (sa.or_(session, used), 2),
-        (opened, 1),
+        (devices.c.enrolled >= since, 4),
+        (sa.or_(devices.c.created >= since, tokens.c.latest >= since), 3),
+        (sa.or_(sessions.c.latest >= since, invitations.c.used >= since), 2),
+        (invitations.c.opened >= since, 1),
         else_=0,
     )
     expected = expected_types()
-    newest_device_type = (
-        sa.select(Device.enrollment_type)
-        .where(Device.user_id == uid)
-        .order_by(Device.id.desc())
-        .limit(1)
+    kind = sa.func.coalesce(
+        newest_device.enrollment_type, expected.c.enrollment_type, _default_type()
+    )
+    # The first enrollment since the invitation (looked up only when an earlier one exists).
+    first_since = (
+        sa.select(sa.func.min(Device.enrolled_at))
+        .where(Device.user_id == uid, Device.enrolled_at >= since)
         .scalar_subquery()
     )
-    kind = sa.func.coalesce(newest_device_type, expected.c.enrollment_type, _default_type())
-    query = sa.select(
-        uid.label("user_id"),
-        since.label("invited_at"),
-        stage.label("stage"),
-        kind.label("enrollment_type"),
-    ).select_from(cohort.outerjoin(expected, expected.c.user_id == uid))
+    enrolled_at = sa.case(
+        (devices.c.first_enrolled >= since, devices.c.first_enrolled),
+        (devices.c.enrolled >= since, first_since),
+    )
+    query = (
+        sa.select(
+            uid.label("user_id"),
+            since.label("invited_at"),
+            stage.label("stage"),
+            kind.label("enrollment_type"),
+            enrolled_at.label("enrolled_at"),
+        )
+        .select_from(invitations)
+        .outerjoin(devices, devices.c.user_id == uid)
+        .outerjoin(newest_device, newest_device.id == devices.c.newest)
+        .outerjoin(sessions, sessions.c.user_id == uid)
+        .outerjoin(tokens, tokens.c.user_id == uid)
+        .outerjoin(expected, expected.c.user_id == uid)
+        .where(since.is_not(None))
+    )
     if filters.group_id is not None:
         query = query.where(
             uid.in_(
@@ -290,75 +333,108 @@ class Funnel:
         return self.steps[0].count
 
 
-def funnel(filters: RolloutFilter) -> Funnel:
-    """The funnel, its breakdowns by type and by group, the chart and the median time."""
-    people = people_query(filters)
-    counts: dict[str, dict[int, int]] = defaultdict(dict)
-    rows = db.session.execute(
-        sa.select(people.c.enrollment_type, people.c.stage, sa.func.count()).group_by(
-            people.c.enrollment_type, people.c.stage
-        )
-    )
-    total: dict[int, int] = defaultdict(int)
-    for kind, stage, n in rows:
-        counts[str(kind)][int(stage)] = int(n)
-        total[int(stage)] += int(n)
-    by_type = [
-        Breakdown(kind, kind, _steps(_reached(counts[kind]))) for kind in TYPES if counts.get(kind)
-    ]
+def without_jit() -> None:
+    """PostgreSQL's JIT compiles these aggregate queries for longer than they run: off, for
+    this transaction only."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
 
-    group_counts: dict[int, dict[int, int]] = defaultdict(dict)
-    for group_id, stage, n in db.session.execute(
-        sa.select(group_membership.c.group_id, people.c.stage, sa.func.count())
+
+def funnel(filters: RolloutFilter) -> Funnel:
+    """The funnel, its breakdowns by type and by group, the chart and the median time.
+
+    The people are computed once (a common table expression) and counted three ways in one
+    statement; only the counts come back.
+    """
+    without_jit()
+    people = people_query(filters).element.cte("people")
+    by_type = sa.select(
+        sa.literal("type").label("breakdown"),
+        sa.cast(people.c.enrollment_type, sa.String).label("key"),
+        people.c.stage,
+        sa.func.count().label("n"),
+    ).group_by(people.c.enrollment_type, people.c.stage)
+    by_group = (
+        sa.select(
+            sa.literal("group"),
+            sa.cast(group_membership.c.group_id, sa.String),
+            people.c.stage,
+            sa.func.count(),
+        )
         .join(group_membership, group_membership.c.user_id == people.c.user_id)
         .group_by(group_membership.c.group_id, people.c.stage)
-    ):
-        group_counts[int(group_id)][int(stage)] = int(n)
-    names = dict(
-        db.session.execute(sa.select(Group.id, Group.name).where(Group.id.in_(group_counts)))
-        .tuples()
-        .all()
     )
-    by_group = sorted(
+    counts: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    group_counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    total: dict[int, int] = defaultdict(int)
+    branches = [by_type, by_group]
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        seconds = sa.func.extract("epoch", people.c.enrolled_at - people.c.invited_at)
+        branches.append(
+            sa.select(
+                sa.literal("median"),
+                sa.cast(sa.func.percentile_cont(0.5).within_group(seconds), sa.String),
+                sa.literal(0),
+                sa.func.count(people.c.enrolled_at),
+            ).where(people.c.stage == 4)
+        )
+    median_row = None
+    for breakdown, key, stage, n in db.session.execute(sa.union_all(*branches)):
+        stage, n = int(stage), int(n)
+        if breakdown == "median":
+            median_row = (key, n)
+        elif breakdown == "type":
+            counts[str(key)][stage] += n
+            total[stage] += n
+        else:
+            group_counts[int(key)][stage] += n
+    type_rows = [
+        Breakdown(kind, kind, _steps(_reached(counts[kind]))) for kind in TYPES if counts.get(kind)
+    ]
+    groups = list(db.session.scalars(sa.select(Group).order_by(Group.name)))
+    names = {g.id: g.name for g in groups}
+    group_rows = sorted(
         (
             Breakdown(gid, names.get(gid, str(gid)), _steps(_reached(c)))
             for gid, c in group_counts.items()
         ),
         key=lambda b: b.label.lower(),
     )
-
-    median, enrolled = _median_to_enrollment(people)
+    median, enrolled = _median_to_enrollment(people, median_row) if total.get(4) else (None, 0)
     chart, unit = enrollments_over_time(filters)
     return Funnel(
         filters=filters,
         steps=_steps(_reached(total)),
-        by_type=by_type,
-        by_group=by_group,
+        by_type=type_rows,
+        by_group=group_rows,
         chart=chart,
         chart_unit=unit,
         median_to_enrollment=median,
         enrolled_with_times=enrolled,
-        groups=list(db.session.scalars(sa.select(Group).order_by(Group.name))),
+        groups=groups,
     )
 
 
-def _median_to_enrollment(people: sa.Subquery) -> tuple[timedelta | None, int]:
-    first_enrolled = (
-        sa.select(sa.func.min(Device.enrolled_at))
-        .where(Device.user_id == people.c.user_id, Device.enrolled_at >= people.c.invited_at)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        sa.select(people.c.invited_at, first_enrolled).where(people.c.stage == 4)
-    ).all()
-    seconds = []
-    for invited_at, enrolled_at in rows:
-        if invited_at is None or enrolled_at is None:
-            continue
-        seconds.append((_aware(enrolled_at) - _aware(invited_at)).total_seconds())
-    if not seconds:
+def _median_to_enrollment(people, median_row) -> tuple[timedelta | None, int]:
+    """The median time from invitation to first enrollment of those who enrolled.
+
+    PostgreSQL computed it with the counts (`percentile_cont`); elsewhere the durations are
+    read and the median taken here.
+    """
+    if median_row is not None:
+        median, n = median_row
+        return (timedelta(seconds=float(median)) if median is not None else None), n
+    durations = [
+        (_aware(enrolled_at) - _aware(invited_at)).total_seconds()
+        for invited_at, enrolled_at in db.session.execute(
+            sa.select(people.c.invited_at, people.c.enrolled_at).where(people.c.stage == 4)
+        )
+        if invited_at is not None and enrolled_at is not None
+    ]
+    if not durations:
         return None, 0
-    return timedelta(seconds=statistics.median(seconds)), len(seconds)
+    return timedelta(seconds=statistics.median(durations)), len(durations)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -416,6 +492,7 @@ def people_at(
     if stage not in STAGES:
         raise FilterError(_l("Unknown stage."))
     k = STAGES.index(stage)
+    without_jit()
     people = people_query(filters)
     query = (
         sa.select(User, people.c.invited_at, people.c.stage, people.c.enrollment_type)

@@ -231,7 +231,7 @@ def due_reminders(now: datetime, settings: ReminderSettings) -> list[Due]:
     ):
         sent[invitation_id] = (int(steps), _aware(last))
     due = []
-    for user, invitation, schedule in db.session.execute(_candidates()).tuples():
+    for user, invitation, schedule in db.session.execute(_candidates()):
         steps, last = sent.get(invitation.id, (0, None))
         step = steps + 1
         if step > min(schedule.max_reminders, len(schedule.days)):

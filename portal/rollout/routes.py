@@ -3,6 +3,7 @@ its bulk resend (admins and helpdesk)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -23,6 +24,48 @@ from . import reminders as rem
 from .funnel import STAGE_LABELS, STAGES, FilterError
 
 PAGE_SIZE = 50
+
+
+@dataclass
+class RowPage:
+    """One page of a multi-column query, shaped like Flask-SQLAlchemy's pagination."""
+
+    items: list[tuple]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(-(-self.total // self.per_page), 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def paginate_rows(
+    query: sa.Select, page: int, per_page: int = PAGE_SIZE, total: int | None = None
+) -> RowPage:
+    """A page of `query`'s rows; `total` when the caller already counted them."""
+    if total is None:
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        )
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return RowPage([tuple(row) for row in rows], page, per_page, int(total or 0))
 
 
 def _actor():
@@ -93,7 +136,7 @@ def people():
     in_group = request.args.get("in_group", type=int)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = funnel.people_at(filters, stage, exactly=exactly, group_id=in_group)
-    pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    pagination = paginate_rows(query, page)
     args = {**filters.as_args(), "stage": stage}
     if exactly:
         args["exact"] = "1"
@@ -103,7 +146,7 @@ def people():
         "rollout/people.html",
         "rollout/_people_rows.html",
         pagination=pagination,
-        rows=[tuple(row) for row in pagination.items],
+        rows=pagination.items,
         filters=filters,
         stage=stage,
         exactly=exactly,
@@ -134,15 +177,17 @@ def stuck_list():
     now = utcnow()
     settings = stuck_settings()
     query = stuck.stuck_query(now=now, settings=settings, reason=reason, group_id=group_id)
-    pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    counts = stuck.reason_counts(now=now, settings=settings, group_id=group_id)
+    total = counts[reason] if reason else sum(counts.values())
+    pagination = paginate_rows(query, page, total=total)
     return render(
         "rollout/stuck.html",
         "rollout/_stuck_rows.html",
         pagination=pagination,
-        rows=[tuple(row) for row in pagination.items],
+        rows=pagination.items,
         reason=reason,
         group_id=group_id,
-        counts=stuck.reason_counts(now=now, settings=settings, group_id=group_id),
+        counts=counts,
         settings=settings,
         fixable_codes=stuck.fixable_codes,
         org_codes=stuck.ORG_CODES,

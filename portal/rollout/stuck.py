@@ -39,7 +39,7 @@ from ..models import (
     group_membership,
     utcnow,
 )
-from .funnel import _default_type, expected_types
+from .funnel import _default_type, expected_types, without_jit
 
 REASONS = ("conflict", "fallback", "started", "expired", "waiting")
 REASON_LABELS = {
@@ -87,33 +87,36 @@ class StuckSettings:
         )
 
 
-def _latest(model, order) -> sa.Subquery:
-    ranked = sa.select(
-        model,
-        sa.func.row_number().over(partition_by=model.user_id, order_by=order).label("rank"),
-    ).subquery()
-    return sa.select(ranked).where(ranked.c.rank == 1).subquery()
+def _newest(model) -> sa.Subquery:
+    """Each person's newest row of `model` (the highest id: rows are only ever appended)."""
+    newest = sa.select(sa.func.max(model.id).label("id")).group_by(model.user_id).subquery()
+    return sa.select(model).join(newest, newest.c.id == model.id).subquery()
 
 
-def stuck_query(
-    *,
-    now: datetime,
-    settings: StuckSettings,
-    reason: str | None = None,
-    group_id: int | None = None,
-) -> sa.Select:
-    """(User, reason, invited_at, expires_at, decision_codes) of every stuck person."""
-    latest = _latest(Invitation, (Invitation.created_at.desc(), Invitation.id.desc()))
-    decision = _latest(
-        EnrollmentDecision, (EnrollmentDecision.created_at.desc(), EnrollmentDecision.id.desc())
-    )
+def stuck_rows(
+    *, now: datetime, settings: StuckSettings, group_id: int | None = None
+) -> sa.Subquery:
+    """(user_id, reason, invited_at, expires_at, codes) of every person who may be stuck;
+    `reason` is None for those who are not."""
+    without_jit()
+    latest = _newest(Invitation)
+    decision = _newest(EnrollmentDecision)
     expected = expected_types()
-    enrolled = sa.exists().where(Device.user_id == User.id, Device.status == DeviceStatus.ENROLLED)
-    stale_start = sa.exists().where(
-        Device.user_id == User.id,
-        Device.status.in_(PENDING),
-        Device.created_at <= now - timedelta(hours=settings.started_hours),
+    devices = (
+        sa.select(
+            Device.user_id.label("user_id"),
+            sa.func.max(sa.case((Device.status == DeviceStatus.ENROLLED, 1), else_=0)).label(
+                "enrolled"
+            ),
+            sa.func.min(sa.case((Device.status.in_(PENDING), Device.created_at))).label(
+                "oldest_pending"
+            ),
+        )
+        .group_by(Device.user_id)
+        .subquery("devices")
     )
+    enrolled = sa.func.coalesce(devices.c.enrolled, 0) == 1
+    stale_start = devices.c.oldest_pending <= now - timedelta(hours=settings.started_hours)
     codes = sa.cast(decision.c.reason_codes, sa.Text)
     fixable = sa.or_(*(codes.like(f'%"{code}"%') for code in FIXABLE_CODES))
     expects_user = (
@@ -143,6 +146,7 @@ def stuck_query(
         .join(latest, latest.c.user_id == User.id)
         .outerjoin(decision, decision.c.user_id == User.id)
         .outerjoin(expected, expected.c.user_id == User.id)
+        .outerjoin(devices, devices.c.user_id == User.id)
         .where(User.active.is_(True), latest.c.revoked_at.is_(None), ~enrolled)
     )
     if group_id is not None:
@@ -151,7 +155,18 @@ def stuck_query(
                 sa.select(group_membership.c.user_id).where(group_membership.c.group_id == group_id)
             )
         )
-    rows = inner.subquery("stuck")
+    return inner.subquery("stuck")
+
+
+def stuck_query(
+    *,
+    now: datetime,
+    settings: StuckSettings,
+    reason: str | None = None,
+    group_id: int | None = None,
+) -> sa.Select:
+    """(User, reason, invited_at, expires_at, decision_codes) of every stuck person."""
+    rows = stuck_rows(now=now, settings=settings, group_id=group_id)
     query = (
         sa.select(User, rows.c.reason, rows.c.invited_at, rows.c.expires_at, rows.c.codes)
         .join(rows, rows.c.user_id == User.id)
@@ -164,10 +179,12 @@ def stuck_query(
 
 
 def reason_counts(*, now: datetime, settings: StuckSettings, group_id=None) -> dict[str, int]:
-    rows = stuck_query(now=now, settings=settings, group_id=group_id).subquery()
+    rows = stuck_rows(now=now, settings=settings, group_id=group_id)
     counts = dict.fromkeys(REASONS, 0)
     for reason, n in db.session.execute(
-        sa.select(rows.c.reason, sa.func.count()).group_by(rows.c.reason)
+        sa.select(rows.c.reason, sa.func.count())
+        .where(rows.c.reason.is_not(None))
+        .group_by(rows.c.reason)
     ):
         counts[str(reason)] = int(n)
     return counts
