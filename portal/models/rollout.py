@@ -42,9 +42,7 @@ class Reminder(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    invitation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("invitation.id", ondelete="CASCADE")
-    )
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitation.id", ondelete="CASCADE"))
     schedule_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("reminder_schedule.id", ondelete="SET NULL")
     )

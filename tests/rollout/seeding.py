@@ -90,7 +90,10 @@ def seed_rollout(
     user_ids = [first + i for i in range(people)]
     db.session.execute(
         group_membership.insert(),
-        [{"group_id": group_ids[i % len(group_ids)], "user_id": uid} for i, uid in enumerate(user_ids)],
+        [
+            {"group_id": group_ids[i % len(group_ids)], "user_id": uid}
+            for i, uid in enumerate(user_ids)
+        ],
     )
     # Everyone gets one invitation in the last 60 days; some get a second one later.
     inv_rows, sessions, first_invited = [], [], {}
@@ -171,7 +174,7 @@ def seed_rollout(
                 "created_at": _naive(started),
             }
         )
-    for n, uid in enumerate(user_ids):
+    for uid in user_ids:
         index = uid - first
         # People of User Enrollment groups without a Managed Apple ID fell back.
         if index % 13 == 0 and GROUPS[index % len(GROUPS)][1] == "user":

@@ -99,7 +99,10 @@ def test_funnel_matches_hand_written_sql(ctx):
         # The chart counts every device enrolled in the period.
         total = db.session.execute(
             sa.text(ENROLLED_PER_DAY),
-            {"since": filters.since.replace(tzinfo=None), "until": filters.until.replace(tzinfo=None)},
+            {
+                "since": filters.since.replace(tzinfo=None),
+                "until": filters.until.replace(tzinfo=None),
+            },
         ).scalar()
         assert sum(b.count for b in data.chart) == total
     # Counts only go down along the funnel, and something reached every step.

@@ -42,7 +42,9 @@ def _numbers(html: str, table_class: str = "funnel") -> list[int]:
 
 
 def test_dashboard_shows_the_funnel_and_every_count_links_to_its_people(rollout, helpdesk, app):
-    page = helpdesk.get("/admin/rollout?from=" + (rollout.now.date() - timedelta(days=59)).isoformat())
+    page = helpdesk.get(
+        "/admin/rollout?from=" + (rollout.now.date() - timedelta(days=59)).isoformat()
+    )
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     counts = _numbers(html)
@@ -62,11 +64,13 @@ def test_dashboard_shows_the_funnel_and_every_count_links_to_its_people(rollout,
 
 
 def test_by_group_cells_link_to_that_groups_people(rollout, admin):
-    html = admin.get("/admin/rollout?from=" + (rollout.now.date() - timedelta(days=59)).isoformat()).get_data(
-        as_text=True
-    )
+    html = admin.get(
+        "/admin/rollout?from=" + (rollout.now.date() - timedelta(days=59)).isoformat()
+    ).get_data(as_text=True)
     section = html.split('id="by-group-heading"', 1)[1]
-    link, count = re.findall(r'href="(/admin/rollout/people\?[^"]*in_group=\d+[^"]*)">(\d+)</a>', section)[0]
+    link, count = re.findall(
+        r'href="(/admin/rollout/people\?[^"]*in_group=\d+[^"]*)">(\d+)</a>', section
+    )[0]
     text = admin.get(link.replace("&amp;", "&")).get_data(as_text=True)
     assert int(re.search(r"(\d+) (?:person|people)", text).group(1)) == int(count)
 
