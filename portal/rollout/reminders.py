@@ -327,7 +327,11 @@ def send_due_reminders(now: datetime | None = None, settings: ReminderSettings |
     now = now or utcnow()
     settings = settings or ReminderSettings.from_config(current_app.config)
     sent = 0
-    for due in due_reminders(now, settings):
+    due_now = due_reminders(now, settings)
+    # End the read before writing: each reminder is then a transaction of its own, and on
+    # SQLite two workers queue for the write lock instead of deadlocking on it.
+    db.session.rollback()
+    for due in due_now:
         if send_one(due, now=now, settings=settings) is not None:
             sent += 1
     db.session.rollback()  # end the read transaction

@@ -195,5 +195,14 @@ def seed_rollout(
     db.session.execute(sa.insert(Device), dev_rows)
     if decisions:
         db.session.execute(sa.insert(EnrollmentDecision), decisions)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The rows above came with their ids: move the sequences past them.
+        for table in ("user", "invitation", "device"):
+            db.session.execute(
+                sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                    f'(SELECT MAX(id) FROM "{table}"))'
+                )
+            )
     db.session.commit()
     return Seeded(now=now, group_ids=group_ids, user_ids=user_ids)
