@@ -93,20 +93,24 @@ class RolloutFilter:
         return args
 
 
-def _date(value: str | None, default: date, what: str) -> date:
+def _date(value: str | None, default: date, error) -> date:
     if not value:
         return default
     try:
         return date.fromisoformat(value.strip()[:10])
     except ValueError as exc:
-        raise FilterError(_l("The %(what)s date is not a date (YYYY-MM-DD).", what=what)) from exc
+        raise FilterError(error) from exc
 
 
 def parse_filter(args, *, today: date | None = None) -> RolloutFilter:
     """Filters from a query string (`from`, `to`, `group`, `type`); FilterError if wrong."""
     today = today or datetime.now(UTC).date()
-    end = _date(args.get("to"), today, "end")
-    start = _date(args.get("from"), end - timedelta(days=DEFAULT_DAYS - 1), "start")
+    end = _date(args.get("to"), today, _l("The end date is not a date (YYYY-MM-DD)."))
+    start = _date(
+        args.get("from"),
+        end - timedelta(days=DEFAULT_DAYS - 1),
+        _l("The start date is not a date (YYYY-MM-DD)."),
+    )
     if start > end:
         raise FilterError(_l("The period starts after it ends."))
     if (end - start).days + 1 > MAX_DAYS:

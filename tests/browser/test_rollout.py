@@ -3,6 +3,7 @@ behind a count, the stuck list's bulk resend with its progress; phone and laptop
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 
@@ -11,7 +12,8 @@ from playwright.sync_api import expect
 
 from tests.rollout.seeding import seed_rollout
 
-SHOTS = None  # set to a folder to keep screenshots while working on the pages
+# A folder to keep screenshots in while working on the pages.
+SHOTS = os.environ.get("ROLLOUT_SCREENSHOTS")
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def test_dashboard_funnel_chart_and_its_table(page, live_server, sign_in, rollou
     page.get_by_role("link", name="Rollout").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Rollout")
     since = (rollout.now.date() - timedelta(days=59)).isoformat()
-    page.get_by_label("From").fill(since)
+    page.get_by_label("First day").fill(since)
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"from=" + since))
     funnel = page.locator("table.funnel")
