@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     from . import cli, exports, group_routes, notify, routes  # noqa: F401  (registers the views)
 
     notify.install()
+    cli.register_jobs()
     app.register_blueprint(bp)
     app.add_template_global(group_routes.assignable_settings)
     app.add_template_global(group_routes.service.type_moves, "group_type_moves")

@@ -53,14 +53,37 @@ def _deliver_slack() -> None:
     )
 
 
-def periodic_job(now: datetime | None = None) -> None:
-    """One run of the rollout's periodic work (for the worker's job registry)."""
-    from flask import current_app
-
+def reminders_job(config) -> str:
+    """The worker's periodic reminders (see `portal.worker.jobs`): a one-line summary."""
     from . import reminders
 
-    reminders.send_due_reminders(now)
-    if current_app.config.get("SLACK_BOT_TOKEN"):
-        from bot.notifications import deliver_pending
+    sent = reminders.send_due_reminders()
+    return f"{sent} reminders sent"
 
-        deliver_pending(now=now)
+
+def slack_job(config) -> str:
+    """The worker's periodic posting of waiting Slack messages: a one-line summary."""
+    if not config.get("SLACK_BOT_TOKEN"):
+        return "skipped: Slack is not configured"
+    from bot.notifications import deliver_pending
+
+    result = deliver_pending()
+    return (
+        f"{result.sent} Slack messages sent, {result.skipped} skipped, "
+        f"{result.retrying} to retry, {result.failed} given up"
+    )
+
+
+def register_jobs() -> bool:
+    """Add the rollout's jobs to the background worker's registry, where there is one."""
+    try:
+        from ..worker.jobs import Job, register
+    except ImportError:
+        return False
+    from datetime import timedelta
+
+    from flask_babel import lazy_gettext as _l
+
+    register(Job("rollout_reminders", timedelta(minutes=15), reminders_job, _l("Send reminders")))
+    register(Job("slack_notifications", timedelta(minutes=1), slack_job, _l("Post Slack messages")))
+    return True

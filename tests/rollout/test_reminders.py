@@ -250,3 +250,16 @@ def test_the_reminders_page_saves_a_schedule(app, client):
     with app.app_context():
         schedule = db.session.scalar(sa.select(reminders.ReminderSchedule))
         assert schedule.days == [3, 7] and schedule.start_hour == 8 and schedule.enabled
+
+
+def test_the_worker_jobs_send_reminders_and_post_slack_messages(app, slack_api):
+    from portal.rollout.cli import reminders_job, slack_job
+
+    _setup(app, "alice@example.com")
+    with app.app_context():
+        # No reminder is due yet at the real time (the invitation dates from 2026-11-02 and
+        # the schedule's days have passed, but only within working hours): run and report.
+        summary = reminders_job(app.config)
+        assert summary.endswith("reminders sent")
+        assert slack_job(app.config).startswith(("0 Slack", "1 Slack"))
+        assert slack_job({}) == "skipped: Slack is not configured"
