@@ -204,8 +204,11 @@ def bulk_resend():
         reason = request.form.get("reason") or None
         if reason is not None and reason not in stuck.REASONS:
             abort(400, _("Unknown reason."))
+        group_id = request.form.get("group", type=int)
         rows = db.session.execute(
-            stuck.stuck_query(now=utcnow(), settings=stuck_settings(), reason=reason)
+            stuck.stuck_query(
+                now=utcnow(), settings=stuck_settings(), reason=reason, group_id=group_id
+            )
             .with_only_columns(stuck.User.id)
             .limit(stuck.BULK_MAX + 1)
         ).scalars()
