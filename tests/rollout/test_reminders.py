@@ -263,3 +263,15 @@ def test_the_worker_jobs_send_reminders_and_post_slack_messages(app, slack_api):
         assert summary.endswith("reminders sent")
         assert slack_job(app.config).startswith(("0 Slack", "1 Slack"))
         assert slack_job({}) == "skipped: Slack is not configured"
+
+
+def test_reminders_show_in_the_persons_history(app, client):
+    from tests.conftest import Auth
+
+    _setup(app, "alice@example.com")
+    _send(app, (SENT + timedelta(days=3)).replace(hour=10))
+    with app.app_context():
+        alice_id = _person("alice@example.com").id
+    Auth(client).login("helen@example.com")
+    page = client.get(f"/admin/users/{alice_id}").get_data(as_text=True)
+    assert "Reminder 1 sent on 2026-11-05 10:00 UTC by e-mail and Slack" in page
