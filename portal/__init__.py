@@ -114,6 +114,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     scim.init_app(app)
 
+    from . import rollout
+
+    rollout.init_app(app)
+
     from . import cli, worker
 
     cli.init_app(app)

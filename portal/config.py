@@ -241,6 +241,12 @@ def load(overrides: dict | None = None) -> dict:
         # many seconds (double click, Slack retry) is sent once.
         "SLACK_ACTION_COOLDOWN_SECONDS": _int("SLACK_ACTION_COOLDOWN_SECONDS", 60),
         "SLACK_USER_CACHE_SECONDS": _int("SLACK_USER_CACHE_SECONDS", 600),
+        # Rollout: the helpdesk's Slack channel for failures that need a person (id or #name),
+        # when reminders go out for people with no time zone of their own, and how many days
+        # after an invitation with nothing since a person counts as stuck.
+        "SLACK_HELPDESK_CHANNEL": os.environ.get("SLACK_HELPDESK_CHANNEL", "").strip(),
+        "REMINDER_DEFAULT_TIME_ZONE": os.environ.get("REMINDER_DEFAULT_TIME_ZONE", "UTC"),
+        "ROLLOUT_STUCK_DAYS": _int("ROLLOUT_STUCK_DAYS", 3),
         # Apple's Apps and Books service (licences), used once a location token is uploaded.
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"

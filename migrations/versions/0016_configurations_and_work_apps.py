@@ -2,7 +2,7 @@
 groups, Declarative Device Management status; the two passcode presets become configurations
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 """
 
 from datetime import UTC, datetime
@@ -40,7 +40,7 @@ PASSCODE_PRESETS = [
 ]
 
 revision = "0016"
-down_revision = "0012"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

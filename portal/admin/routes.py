@@ -10,15 +10,21 @@ from . import bp
 PAGE_SIZE = 50
 
 
+def audit_query(action: str = "") -> sa.Select:
+    """The audit log's events, newest first, optionally by action prefix (page and CSV)."""
+    query = sa.select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    return query
+
+
 @bp.get("/audit")
 @role_required(Role.ADMIN)
 def audit_log():
     """Every admin, helpdesk, Slack and system action, newest first, paged."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     action = (request.args.get("action") or "").strip()
-    query = sa.select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
+    query = audit_query(action)
     pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     return render(
         "admin/audit.html", "admin/_audit_rows.html", pagination=pagination, action=action

@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..access import public, role_required, safe_next
 from ..extensions import db, limiter
 from ..htmx import render
-from ..models import Group, InvitationSender, Role, User
+from ..models import Group, InvitationSender, Role, User, utcnow
 from . import bp, groups, service
 from .service import InvitationSettings, LinkState
 
@@ -38,6 +38,10 @@ def go(token: str):
         status = 410 if state in GONE else 404
         page = render_template("invitations/link_state.html", state=state.value)
         return _no_store(current_app.make_response((page, status)))
+    if invitation.opened_at is None:
+        # The rollout funnel's "link opened", before any sign-in.
+        invitation.opened_at = utcnow()
+        db.session.commit()
     if not current_user.is_authenticated:
         return _no_store(redirect(url_for("auth.login", next=url_for(".go", token=token))))
     if invitation.user_id != current_user.id:

@@ -37,6 +37,7 @@ from .mdm import MDMAccessToken as MDMAccessToken
 from .mdm import MDMCommand as MDMCommand
 from .org import Organization
 from .outbox import OutboxMessage
+from .rollout import BulkJob, Reminder, ReminderSchedule, SlackNotification, UndoAction
 from .user import Group, User, UserSession, group_membership
 from .worker import BackgroundJob, PushRequest, WorkerHeartbeat
 
@@ -57,6 +58,7 @@ __all__ = [
     "AppleIdScheme",
     "AuditEvent",
     "BackgroundJob",
+    "BulkJob",
     "Base",
     "DeliveryStatus",
     "Device",
@@ -76,9 +78,13 @@ __all__ = [
     "Platform",
     "PushCertificate",
     "PushRequest",
+    "Reminder",
+    "ReminderSchedule",
     "Role",
     "OidcIdentity",
     "ScimToken",
+    "SlackNotification",
+    "UndoAction",
     "User",
     "UserSession",
     "UserSource",

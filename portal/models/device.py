@@ -20,6 +20,7 @@ class Device(TimestampMixin, Base):
     """
 
     __tablename__ = "device"
+    __table_args__ = (sa.Index("ix_device_enrolled_at", "enrolled_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)

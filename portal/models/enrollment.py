@@ -44,6 +44,7 @@ class Invitation(TimestampMixin, Base):
     """An enrollment invitation; only the token's hash is stored."""
 
     __tablename__ = "invitation"
+    __table_args__ = (sa.Index("ix_invitation_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
@@ -59,6 +60,8 @@ class Invitation(TimestampMixin, Base):
     outbox_message_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("outbox_message.id", ondelete="SET NULL"), index=True
     )
+    # First visit of the link while it was valid (before signing in): the funnel's "opened".
+    opened_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

@@ -63,8 +63,11 @@ def test_admin_creates_renames_fills_and_deletes_a_group(page, live_server, sign
     page.get_by_role("link", name="Delete this group…").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Delete the group “Sales EMEA”?")
     page.get_by_role("button", name="Delete group").click()
+    # Deleted, with a few minutes to undo it.
+    expect(page.get_by_role("heading", level=1)).to_have_text("The group “Sales EMEA” was deleted.")
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()
+    page.get_by_role("link", name="All groups").click()
     expect(page).to_have_url(re.compile(r"/admin/groups$"))
-    expect(page.locator("#alerts")).to_contain_text("Group “Sales EMEA” deleted.")
     expect(page.locator("main table")).not_to_contain_text("Sales EMEA")
 
 
