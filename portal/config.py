@@ -198,6 +198,9 @@ def load(overrides: dict | None = None) -> dict:
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
         ).rstrip("/"),
+        # Devices one person may have enrolled per platform (iPhone, iPad, Mac); 0: no limit.
+        # Enrolling one of their listed devices again does not take a new place.
+        "MAX_DEVICES_PER_USER": _int("MAX_DEVICES_PER_USER", 5),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

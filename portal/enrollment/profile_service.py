@@ -23,7 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..models import Device, DeviceOwner, EnrollmentMethod, EnrollmentType, User
-from . import lifecycle, pki, policy, service
+from . import journey, lifecycle, pki, policy, service
 from .profiles import (
     TOPIC_PREFIX,
     EnrollmentProfileSpec,
@@ -73,6 +73,7 @@ class MDMSettings:
     enroll_token_minutes: int = 15
     access_token_days: int = 180
     languages: tuple[str, ...] = ("en",)
+    max_devices_per_user: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping) -> MDMSettings:
@@ -91,6 +92,7 @@ class MDMSettings:
             enroll_token_minutes=int(config.get("MDM_ENROLL_TOKEN_MINUTES", 15)),
             access_token_days=int(config.get("MDM_ACCESS_TOKEN_DAYS", 180)),
             languages=tuple(config.get("LANGUAGES") or ("en",)),
+            max_devices_per_user=int(config.get("MAX_DEVICES_PER_USER", 0) or 0),
         )
 
     def url(self, path: str) -> str:
@@ -283,22 +285,40 @@ def web_profile_kind(decision: policy.Decision, platform: str, os_version) -> Pr
 
 
 def download_profile(
-    user: User, *, platform: str, os_version: str, settings: MDMSettings
+    user: User,
+    *,
+    platform: str,
+    os_version: str,
+    settings: MDMSettings,
+    reenroll: object = None,
 ) -> SignedProfile:
     """The signed profile the person downloads in the browser for this device.
 
     Records the decision (channel web), creates or reuses the pending device row with a
-    fresh check-in secret (status profile_downloaded). The caller commits.
+    fresh check-in secret (status profile_downloaded). The caller commits. `reenroll` is the
+    id of one of the person's listed devices they are enrolling again (it keeps its type and
+    takes no new place under `max_devices_per_user`); anything else means a new device.
 
     :raise service.EnrollmentInputError: bad platform or OS version.
     :raise NoProfileToDownload: User Enrollment on iOS 18+/macOS 15+ (sign in in Settings
         instead), or app management only.
     :raise ProfileUnavailable: the portal's MDM configuration is incomplete.
+    :raise journey.DeviceLimitReached: a new device would go over the limit.
     """
     platform = service.parse_platform(platform).value
     version = service.parse_os_version(os_version)
+    reenrolling = journey.reenrolling_device(user, platform, reenroll)
+    journey.check_device_limit(
+        user, platform, limit=settings.max_devices_per_user, reenrolling=reenrolling
+    )
     decision = service.explain(
-        user, platform=platform, os_version=version, channel="web", record=True, actor=user
+        user,
+        platform=platform,
+        os_version=version,
+        channel="web",
+        record=True,
+        actor=user,
+        reenrolling=reenrolling,
     )
     kind = web_profile_kind(decision, platform, version)
     topic = push_topic(settings)
@@ -311,6 +331,7 @@ def download_profile(
         method=EnrollmentMethod.PROFILE,
         owner=DeviceOwner(owner),
         topic=topic,
-        details={"profile": kind.value},
+        details={"profile": kind.value}
+        | ({"reenrolls_device": reenrolling.id} if reenrolling is not None else {}),
     )
     return build_signed_profile(settings, kind=kind, user=user, device=device, secret=secret)

@@ -35,6 +35,8 @@ class User(TimestampMixin, Base):
     device_role: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     locale: Mapped[str | None] = mapped_column(sa.String(8))
+    # The person's time zone (IANA name) as their browser last told it; dates are shown in it.
+    time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     managed_apple_id: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
     # A Managed Apple ID this user should have but another account holds (shown to admins).
     managed_apple_id_conflict: Mapped[str | None] = mapped_column(sa.String(320))
