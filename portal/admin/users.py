@@ -16,8 +16,8 @@ from werkzeug.datastructures import MultiDict
 from ..access import role_required
 from ..apps import licences
 from ..directory import service as directory
-from ..enrollment import service as enrollment
 from ..enrollment import journey
+from ..enrollment import service as enrollment
 from ..extensions import db
 from ..htmx import render
 from ..models import (
