@@ -527,8 +527,8 @@ def test_os_too_old_message_shows_versions():
         "macOS 10.14.6 is too old: User Enrollment needs macOS 10.15 or later."
     )
     assert reason.message("fr") == (
-        "macOS 10.14.6 est trop ancien\u00a0: l’Inscription des utilisateurs demande macOS 10.15 ou "
-        "une version plus récente."
+        "macOS 10.14.6 est trop ancien\u00a0: l’Inscription des utilisateurs demande "
+        "macOS 10.15 ou une version plus récente."
     )
 
 
