@@ -135,7 +135,7 @@ def test_this_is_my_personal_phone_reaches_it(page_factory, live_server, seeded,
     sign_in(admin, "adam@example.com")
     expect(admin.locator("#needs-you")).to_contain_text("Bob Durand")
     expect(admin.locator("#needs-you")).to_contain_text("says their iPhone is personal")
-    admin.goto(live_server + "/notifications")
+    admin.get_by_role("link", name=re.compile(r"^Notifications")).click()
     expect(admin.locator("[data-code=personal_device_request]")).to_contain_text(
         "bob@example.com says their iPhone is a personal device"
     )
@@ -205,19 +205,19 @@ def test_the_device_limit_says_why_and_still_lets_a_listed_device_enroll_again(
     )
     alice = page_factory(**LAPTOP)
     sign_in(alice, "alice@example.com")
-    alice.goto(live_server + "/enroll?platform=ios&os=15")
+    alice.goto(live_server + "/enroll?platform=ios&os=13")
     expect(alice.locator("#device-limit")).to_contain_text(
         "You already have 1 enrolled devices of this kind, the most your company allows"
     )
     expect(alice.locator("#steps-title")).to_have_count(0)
     # A forged download of a profile for a new device is refused with the reason.
-    response = alice.request.get(live_server + "/enroll/profile?platform=ios&os=17.0")
+    response = alice.request.get(live_server + "/enroll/profile?platform=ios&os=14.0")
     assert response.status == 409
     assert "the most your company allows" in response.text()
 
     alice.get_by_role("radio", name="Enrolling again: Alice's iPhone").check()
     expect(alice.locator("#device-limit")).to_have_count(0)
-    download = alice.get_by_role("link", name="Download the profile")
+    download = alice.get_by_role("link", name="Download the enrollment profile")
     expect(download).to_have_attribute("href", re.compile(rf"reenroll={listed}"))
     response = alice.request.get(live_server + download.get_attribute("href"))
     assert response.status == 200
