@@ -66,7 +66,10 @@ def test_bob_wipes_his_device_enrolled_iphone_and_sees_the_answer(
     expect(panel).to_contain_text("factory settings")
     panel.get_by_role("button", name="Yes, wipe").click()
     commands = page.locator("#commands")
-    expect(commands).to_contain_text("EraseDevice")
+    # In words: never the command's Apple name, never "queued".
+    expect(commands).to_contain_text("Wipe")
+    expect(commands).not_to_contain_text("EraseDevice")
+    expect(page.locator("main")).not_to_contain_text("queued")
     expect(commands).to_contain_text("Waiting for the device")
 
     with seeded.app_context():

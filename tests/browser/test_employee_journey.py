@@ -378,3 +378,33 @@ def test_phone_header_is_one_row_with_a_menu_and_admin_navigation_is_grouped(
     expect(nav.locator("a[aria-current=page]")).to_have_text("Users")
     nav.get_by_role("link", name="Audit log").click()
     expect(nav.locator("a[aria-current=page]")).to_have_text("Audit log")
+
+
+def test_dates_are_shown_in_the_browsers_time_zone_and_remembered(
+    page_factory, live_server, seeded, sign_in
+):
+    from datetime import datetime
+
+    pending = _add_device(
+        seeded,
+        "alice@example.com",
+        platform="ios",
+        enrollment_type=EnrollmentType.USER,
+        status=DeviceStatus.PROFILE_DOWNLOADED,
+    )
+    with seeded.app_context():
+        device = db.session.get(Device, pending)
+        device.created_at = datetime(2026, 1, 15, 8, 30)  # UTC
+        db.session.commit()
+    paris = page_factory(locale="fr-FR", timezone_id="Europe/Paris", **IPHONE)
+    sign_in(paris, "alice@example.com")
+    paris.goto(live_server + "/devices")
+    # 08:30 UTC is 09:30 in Paris in January, written the French way.
+    expect(paris.locator(f"#unfinished-{pending}")).to_contain_text("15/01/2026 09:30")
+    with seeded.app_context():
+        assert _user("alice@example.com").time_zone == "Europe/Paris"
+
+    new_york = page_factory(locale="en-US", timezone_id="America/New_York", **LAPTOP)
+    sign_in(new_york, "alice@example.com")
+    new_york.goto(live_server + "/devices")
+    expect(new_york.locator(f"#unfinished-{pending}")).to_contain_text("1/15/26, 3:30")
