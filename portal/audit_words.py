@@ -79,6 +79,49 @@ ACTION_LABELS = {
     "user.managed_apple_id_set": _l("Managed Apple ID set"),
 }
 
+# Device-log actions (portal.enrollment.lifecycle.log and transition), in words.
+LOG_ACTION_LABELS = {
+    "profile.downloaded": _l("Profile downloaded"),
+    "checkin.authenticate": _l("Device signed in (Authenticate)"),
+    "checkin.token_update": _l("Enrollment completed (TokenUpdate)"),
+    "checkin.check_out": _l("Device unenrolled (CheckOut)"),
+    "device.replaced": _l("Replaced by a new enrollment"),
+    "device.identifiers_moved": _l("Identifiers moved to a new enrollment"),
+    "user_channel.enrolled": _l("Mac user channel enrolled"),
+    "push_token.updated": _l("Push token updated"),
+    "push_token.rejected": _l("Push token refused by Apple"),
+    "command.queued": _l("Action sent"),
+    "command.resent": _l("Action sent again"),
+    "command.timed_out": _l("No answer from the device"),
+    "command.acknowledged": _l("Action done by the device"),
+    "command.error": _l("Action failed on the device"),
+    "command.not_now": _l("Device will do the action later"),
+    "command.format_error": _l("Action refused by the device"),
+    "app.install.requested": _l("App install asked"),
+    "licence.failed": _l("Licence not assigned"),
+    "configuration": _l("Configuration"),
+}
+
+LOG_STATUS_LABELS = {
+    "invited": _l("Invited"),
+    "profile_downloaded": _l("Profile downloaded"),
+    "authenticated": _l("Signed in"),
+    "enrolled": _l("Enrolled"),
+    "unenrolled": _l("Unenrolled"),
+    "error": _l("Error"),
+}
+
+
+def log_action_label(code: str) -> str:
+    label = LOG_ACTION_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
+def log_status_label(code: str) -> str:
+    label = LOG_STATUS_LABELS.get(code)
+    return str(label) if label is not None else code
+
+
 CHANNEL_LABELS = {
     "web": _l("Web"),
     "slack": _l("Slack"),

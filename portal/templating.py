@@ -6,8 +6,8 @@ from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from . import audit_words, navigation
 from . import branding as branding_service
-from . import navigation
 from .models import Role
 from .privacy import mask_apple_id
 
@@ -97,3 +97,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.context_processor(_context)
     app.add_template_filter(mask_apple_id, "mask_apple_id")
+    app.add_template_filter(audit_words.log_action_label, "log_action")
+    app.add_template_filter(audit_words.log_status_label, "log_status")
