@@ -76,6 +76,7 @@ def _os_key(device) -> str:
 
 
 def _context():
+    from .devices.views import command_label
     from .enrollment.guide import DEVICE_NAMES
 
     brand = current_branding()
@@ -89,6 +90,7 @@ def _context():
         "device_names": {str(k): v for k, v in DEVICE_NAMES.items()},
         "os_key": _os_key,
         "admin_navigation": navigation.admin_groups,
+        "command_label": command_label,
     }
 
 

@@ -108,7 +108,8 @@ def test_admin_reads_logs_and_filters_them(page, seeded, live_server, sign_in):
     rows.get_by_role("link", name="Alice's iPhone").click()
     expect(page.locator("#admin-device-facts")).to_contain_text("al***@appleid.example.com")
     assert page.url.endswith(f"/admin/devices/{ids['alice@example.com']}")
-    page.get_by_label("Action", exact=True).select_option("checkin.authenticate")
+    # Log actions in words; the filter keeps the code.
+    page.get_by_label("Action", exact=True).select_option(label="Device signed in (Authenticate)")
     page.locator("#device-logs").get_by_role("button", name="Filter").click()
     expect(page.locator("#device-logs")).to_contain_text("1 entry")
     page.locator("#device-logs tr.log-row").get_by_role("link").click()
