@@ -30,10 +30,11 @@
     } catch (error) {
       return;
     }
-    if (!zone) return;
+    // IANA names are letters, digits and _ / + - only: safe in a cookie as they are.
+    if (!zone || !/^[A-Za-z0-9_\/+-]+$/.test(zone)) return;
     // Read by the server on the next request (the sign-in page sets it before signing in).
     document.cookie =
-      "portal_tz=" + encodeURIComponent(zone) + "; path=/; SameSite=Lax; max-age=31536000";
+      "portal_tz=" + zone + "; path=/; SameSite=Lax; max-age=31536000";
     var meta = document.querySelector('meta[name="portal-time-zone"]');
     if (!meta || zone === meta.content) return;
     // Remembered on the account, for e-mails and the next device.

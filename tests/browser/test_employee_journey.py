@@ -383,7 +383,7 @@ def test_phone_header_is_one_row_with_a_menu_and_admin_navigation_is_grouped(
 def test_dates_are_shown_in_the_browsers_time_zone_and_remembered(
     page_factory, live_server, seeded, sign_in
 ):
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     pending = _add_device(
         seeded,
@@ -394,7 +394,7 @@ def test_dates_are_shown_in_the_browsers_time_zone_and_remembered(
     )
     with seeded.app_context():
         device = db.session.get(Device, pending)
-        device.created_at = datetime(2026, 1, 15, 8, 30)  # UTC
+        device.created_at = datetime(2026, 1, 15, 8, 30, tzinfo=UTC)
         db.session.commit()
     paris = page_factory(locale="fr-FR", timezone_id="Europe/Paris", **IPHONE)
     sign_in(paris, "alice@example.com")
