@@ -398,6 +398,7 @@ def test_the_device_limit_applies_to_account_driven_enrollment(
     seeded, client, signed_in_token, device_identity
 ):
     seeded.config["MAX_DEVICES_PER_USER"] = 1
+    token = signed_in_token()
     with seeded.app_context():
         alice = db.session.scalar(sa.select(User).where(User.email == "alice@example.com"))
         db.session.add(
@@ -412,7 +413,7 @@ def test_the_device_limit_applies_to_account_driven_enrollment(
         )
         db.session.commit()
         before = snapshot()
-    response = post_enroll(client, machine_info(device_identity), bearer=signed_in_token())
+    response = post_enroll(client, machine_info(device_identity), bearer=token)
     assert response.status_code == 403
     with seeded.app_context():
         assert snapshot() == before
