@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 STAMP := $(VENV)/.installed
 MO := portal/translations/fr/LC_MESSAGES/messages.mo
 
-.PHONY: install run test test-postgres lint format bench db-upgrade db-revision translations-extract translations-update clean
+.PHONY: install run test test-postgres lint format bench screenshots db-upgrade db-revision translations-extract translations-update clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,16 @@ format: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# The main employee pages on a phone (and a laptop), in English and French, for reviewers:
+# PNG files in screenshots/ (ignored by git). Needs Chromium and tests/support/axe (npm ci).
+SCREENSHOTS_DIR ?= screenshots
+screenshots: install
+	test -d tests/support/axe/node_modules || (cd tests/support/axe && npm ci --silent --no-audit --no-fund)
+	mkdir -p $(SCREENSHOTS_DIR)
+	SCREENSHOTS_DIR=$(abspath $(SCREENSHOTS_DIR)) $(BIN)/python -m pytest -p no:xdist -q \
+		-p no:randomly tests/browser/test_employee_pages.py
+	@echo "Screenshots in $(SCREENSHOTS_DIR)/"
 
 db-upgrade: install
 	$(FLASK) db upgrade

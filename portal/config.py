@@ -283,6 +283,9 @@ def load(overrides: dict | None = None) -> dict:
         # macOS 13+) get the DeclarativeManagement command at enrollment and report their
         # OS version, passcode compliance and managed apps by themselves.
         "MDM_DECLARATIVE_STATUS": _bool(os.environ.get("MDM_DECLARATIVE_STATUS"), True),
+        # Devices one person may have enrolled per platform (iPhone, iPad, Mac); 0: no limit.
+        # Enrolling one of their listed devices again does not take a new place.
+        "MAX_DEVICES_PER_USER": _int("MAX_DEVICES_PER_USER", 5),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from . import audit_words, navigation
+from . import branding as branding_service
 from .models import Role
 from .privacy import mask_apple_id
 
@@ -42,8 +44,54 @@ def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(Role(role), role))
 
 
+def current_branding() -> branding_service.Branding:
+    """The organization's branding and support contact in the page's language (once a request)."""
+    locale = str(get_locale())
+    cached = g.get("_branding")
+    if cached is None or cached[0] != locale:
+        try:
+            org = branding_service.organization_or_none()
+        except Exception:  # an error page while the database is down still renders
+            org = None
+        value = branding_service.for_locale(org, locale, current_app.config.get("ORG_NAME", ""))
+        g._branding = cached = (locale, value)
+    return cached[1]
+
+
+def slack_enabled() -> bool:
+    config = current_app.config
+    return bool(config.get("SLACK_BOT_TOKEN") and config.get("SLACK_SIGNING_SECRET"))
+
+
+def _os_key(device) -> str:
+    from .enrollment import guide
+
+    try:
+        version = tuple(int(p) for p in (device.os_version or "").split(".") if p)
+    except ValueError:
+        version = ()
+    if not version:
+        return ""
+    return guide.range_key(device.platform, version)
+
+
 def _context():
-    return {"Role": Role, "current_locale": str(get_locale()), "role_label": role_label}
+    from .devices.views import command_label
+    from .enrollment.guide import DEVICE_NAMES
+
+    brand = current_branding()
+    return {
+        "Role": Role,
+        "current_locale": str(get_locale()),
+        "role_label": role_label,
+        "branding": brand,
+        "support": brand.support,
+        "slack_enabled": slack_enabled(),
+        "device_names": {str(k): v for k, v in DEVICE_NAMES.items()},
+        "os_key": _os_key,
+        "admin_navigation": navigation.admin_groups,
+        "command_label": command_label,
+    }
 
 
 def init_app(app: Flask) -> None:
@@ -51,3 +99,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.context_processor(_context)
     app.add_template_filter(mask_apple_id, "mask_apple_id")
+    app.add_template_filter(audit_words.log_action_label, "log_action")
+    app.add_template_filter(audit_words.log_status_label, "log_status")

@@ -97,4 +97,4 @@ def test_audit_log_fragment_varies_on_htmx(seeded, auth, client):
     assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
     assert "<html" in page.get_data(as_text=True)
     body = fragment.get_data(as_text=True)
-    assert body.startswith('<div id="audit-rows"') and "auth.sign_in" in body
+    assert body.startswith('<div id="audit-rows"') and "Signed in" in body

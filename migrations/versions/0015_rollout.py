@@ -1,14 +1,14 @@
 """Rollout: link opened, people's time zones, reminders, Slack notifications, bulk jobs, undo
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
@@ -17,8 +17,7 @@ def upgrade():
     with op.batch_alter_table("invitation") as batch:
         batch.add_column(sa.Column("opened_at", sa.DateTime(), nullable=True))
         batch.create_index("ix_invitation_created_at", ["created_at"])
-    with op.batch_alter_table("user") as batch:
-        batch.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+    # user.time_zone comes with 0014 (the browser's time zone, also used for reminders).
     op.create_index("ix_device_enrolled_at", "device", ["enrolled_at"])
     op.create_table(
         "reminder_schedule",
@@ -151,8 +150,6 @@ def downgrade():
     op.drop_table("slack_notification")
     op.drop_table("reminder_schedule")
     op.drop_index("ix_device_enrolled_at", table_name="device")
-    with op.batch_alter_table("user") as batch:
-        batch.drop_column("time_zone")
     with op.batch_alter_table("invitation") as batch:
         batch.drop_index("ix_invitation_created_at")
         batch.drop_column("opened_at")

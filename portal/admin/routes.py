@@ -1,6 +1,7 @@
 import sqlalchemy as sa
 from flask import request
 
+from .. import audit_words
 from ..access import role_required
 from ..extensions import db
 from ..htmx import render
@@ -27,5 +28,12 @@ def audit_log():
     query = audit_query(action)
     pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     return render(
-        "admin/audit.html", "admin/_audit_rows.html", pagination=pagination, action=action
+        "admin/audit.html",
+        "admin/_audit_rows.html",
+        pagination=pagination,
+        action=action,
+        actions=audit_words.action_choices(),
+        targets=audit_words.targets(list(pagination.items)),
+        action_label=audit_words.action_label,
+        channel_labels=audit_words.CHANNEL_LABELS,
     )

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from ..access import role_required
 from ..apps import licences
 from ..directory import service as directory
+from ..enrollment import journey
 from ..enrollment import service as enrollment
 from ..extensions import db
 from ..htmx import render
@@ -109,6 +110,7 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
     """Everything the detail page and its preview fragment show; and the status code."""
     form = PreviewForm(args if args else MultiDict(DEFAULT_PREVIEW))
     decision, status = None, 200
+    reenroll_decisions: list = []
     if form.validate():
         try:
             decision = enrollment.explain(
@@ -118,6 +120,17 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
                 supervised=form.supervised.data,
                 channel=form.channel.data,
             )
+            # The same device facts for each listed device enrolling again (it keeps its type).
+            for listed in journey.listed_devices(user, form.platform.data):
+                again = enrollment.explain(
+                    user,
+                    platform=form.platform.data,
+                    os_version=form.os_version.data,
+                    supervised=form.supervised.data,
+                    channel=form.channel.data,
+                    reenrolling=listed,
+                )
+                reenroll_decisions.append((listed, again))
         except enrollment.EnrollmentInputError as exc:
             getattr(form, exc.field or "os_version").errors.append(str(exc))
     if decision is None:
@@ -135,6 +148,7 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
         "setting": enrollment.effective_setting(user),
         "form": form,
         "decision": decision,
+        "reenroll_decisions": reenroll_decisions,
         "holder": holder,
         "devices": devices,
         "licences": licences.usage_of(user),

@@ -182,6 +182,9 @@ def collect(now: datetime | None = None) -> list[Notification]:
         args = {"app_id": stored.app_id} if endpoint == "apps.app_detail" and stored.app_id else {}
         if endpoint == "apps.app_detail" and not args:
             endpoint = "apps.catalogue"
+        if endpoint == "admin.user_detail":
+            args = {"user_id": stored.user_id} if stored.user_id else {}
+            endpoint = endpoint if args else "admin.users"
         items.append(
             Notification(
                 stored.code,

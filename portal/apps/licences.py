@@ -53,7 +53,18 @@ NOTICES = {
         _l("Apple refused the licence for %(app)s to %(user)s: %(error)s"),
         "apps.app_detail",
     ),
+    # Stored by portal.enrollment.journey: the person says the device is personal.
+    "personal_device_request": (
+        _l(
+            "%(user)s says their %(platform)s is a personal device and asks for User "
+            "Enrollment instead of Device Enrollment. %(note)s"
+        ),
+        "admin.user_detail",
+    ),
 }
+
+
+PLATFORM_NAMES = {"ios": "iPhone", "ipados": "iPad", "macos": "Mac"}
 
 
 def platforms_of(app: App) -> tuple[Platform, ...]:
@@ -321,6 +332,8 @@ def describe(notification: AdminNotification) -> str:
         "abm": details.get("abm", "?"),
         "token": details.get("token", "?"),
         "error": details.get("error", "?"),
+        "platform": PLATFORM_NAMES.get(details.get("platform", ""), details.get("platform", "?")),
+        "note": details.get("note", ""),
     }
 
 

@@ -10,6 +10,7 @@ from .. import audit
 from ..access import public, safe_next
 from ..directory.ldap import LdapSettings
 from ..extensions import db, limiter
+from ..i18n import TIME_ZONE_COOKIE, valid_time_zone
 from . import bp
 from .forms import LoginForm
 from .service import InvalidCredentials, authenticate, end_session, start_session
@@ -77,6 +78,10 @@ def _sign_in(user, method: str) -> None:
     if locale:
         session["locale"] = locale
     user.session_token = start_session(user, method)
+    # The browser's time zone (its script set the cookie on the sign-in page), kept for dates.
+    zone = valid_time_zone(request.cookies.get(TIME_ZONE_COOKIE))
+    if zone:
+        user.time_zone = zone
     login_user(user)
     audit.record(user, "auth.sign_in", target=user, after={"method": method})
     db.session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, redirect, url_for
+from flask_babel import lazy_gettext as _l
 
 from ..admin.users import METHOD_LABELS, PLATFORM_LABELS, STATUS_LABELS, TYPE_LABELS
 from ..enrollment.profile_service import MDMSettings
@@ -37,9 +38,32 @@ def endpoints(scope: str) -> dict[str, str]:
     }
 
 
+# What each MDM command does, in the words of the person who asked (never its Apple name).
+COMMAND_LABELS = {
+    **{
+        request_type: capabilities.ACTION_LABELS[action]
+        for action, request_type in capabilities.REQUEST_TYPES.items()
+    },
+    "InstallProfile": _l("Install a configuration"),
+    "InstallApplication": _l("Install a work app"),
+    "RemoveApplication": _l("Remove a work app"),
+    "DeviceInformation": _l("Read the device's details"),
+    "DeviceName": _l("Read the device's details"),
+}
+
+
+def command_label(request_type: str) -> str:
+    label = COMMAND_LABELS.get(request_type)
+    return str(label) if label is not None else str(_l("Device request"))
+
+
 def commands_context(device: Device) -> dict:
     recent = service.recent_commands(device)
-    return {"recent_commands": recent, "pending": service.has_pending(recent)}
+    return {
+        "recent_commands": recent,
+        "pending": service.has_pending(recent),
+        "command_label": command_label,
+    }
 
 
 def mdm_settings() -> MDMSettings:

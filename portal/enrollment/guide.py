@@ -20,29 +20,46 @@ DEVICE_NAMES = {Platform.IOS: "iPhone", Platform.IPADOS: "iPad", Platform.MACOS:
 @dataclass(frozen=True)
 class OsRange:
     key: str
-    label: str
+    label: object  # a lazy string
     # A version inside the range, given to the policy.
     version: str
 
 
+def _later(os: str, version: str):
+    return _l("%(os)s %(version)s or later", os=os, version=version)
+
+
+def _span(os: str, first: str, last: str):
+    return _l("%(os)s %(first)s to %(last)s", os=os, first=first, last=last)
+
+
+def _pair(os: str, first: str, second: str):
+    return _l("%(os)s %(first)s or %(second)s", os=os, first=first, second=second)
+
+
+def _earlier(os: str, version: str):
+    return _l("%(os)s %(version)s or earlier", os=os, version=version)
+
+
+# Labels are translated when shown ("iOS 18 or later", "iOS 18 ou ultérieur").
 OS_RANGES: dict[Platform, tuple[OsRange, ...]] = {
     Platform.IOS: (
-        OsRange("18", "iOS 18 or later", "18.0"),
-        OsRange("15", "iOS 15 to 17", "17.0"),
-        OsRange("13", "iOS 13 or 14", "14.0"),
-        OsRange("old", "iOS 12 or earlier", "12.4"),
+        OsRange("18", _later("iOS", "18"), "18.0"),
+        OsRange("15", _span("iOS", "15", "17"), "17.0"),
+        OsRange("13", _pair("iOS", "13", "14"), "14.0"),
+        OsRange("old", _earlier("iOS", "12"), "12.4"),
     ),
     Platform.IPADOS: (
-        OsRange("18", "iPadOS 18 or later", "18.0"),
-        OsRange("15", "iPadOS 15 to 17", "17.0"),
-        OsRange("13", "iPadOS 13 or 14", "14.0"),
-        OsRange("old", "iOS 12 or earlier", "12.4"),
+        OsRange("18", _later("iPadOS", "18"), "18.0"),
+        OsRange("15", _span("iPadOS", "15", "17"), "17.0"),
+        OsRange("13", _pair("iPadOS", "13", "14"), "14.0"),
+        OsRange("old", _earlier("iOS", "12"), "12.4"),
     ),
     Platform.MACOS: (
-        OsRange("15", "macOS 15 or later", "15.0"),
+        OsRange("15", _later("macOS", "15"), "15.0"),
         OsRange("14", "macOS 14", "14.0"),
-        OsRange("10.15", "macOS 10.15 to 13", "13.0"),
-        OsRange("old", "macOS 10.14 or earlier", "10.14"),
+        OsRange("10.15", _span("macOS", "10.15", "13"), "13.0"),
+        OsRange("old", _earlier("macOS", "10.14"), "10.14"),
     ),
 }
 
@@ -93,6 +110,8 @@ class Step:
     done_at: int
     # The profile download button belongs to this step.
     download: bool = False
+    # "Open the link in Safari": already done when the page is open on that device.
+    opens_link: bool = False
 
 
 def steps(
@@ -162,6 +181,7 @@ def steps(
             ),
             None,
             1,
+            opens_link=True,
         ),
         Step(
             str(_l("Download the enrollment profile and allow it.")),

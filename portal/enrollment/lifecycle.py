@@ -244,15 +244,23 @@ class EnrollmentStatus:
         return self.status is DeviceStatus.ENROLLED
 
 
-def enrollment_status(user: User, *, platform: str | None = None) -> EnrollmentStatus:
+def enrollment_status(
+    user: User, *, platform: str | None = None, after_id: int | None = None
+) -> EnrollmentStatus:
     """The state of the user's most recent enrollment still in progress or active.
 
     Falls back to the most recent unenrolled device; `status` is None when the user has
-    no device at all. `platform` narrows it to ios, ipados or macos.
+    no device at all. `platform` narrows it to ios, ipados or macos. `after_id` follows one
+    new enrollment: only devices created after that id, or still in progress, count (a page
+    enrolling a second device is not "enrolled" because of the first).
     """
     query = sa.select(Device).where(Device.user_id == user.id)
     if platform:
         query = query.where(Device.platform == Platform(platform))
+    if after_id is not None:
+        query = query.where(
+            sa.or_(Device.id > after_id, Device.status.in_((*PENDING, DeviceStatus.AUTHENTICATED)))
+        )
     active = query.where(Device.status.not_in(ENDED))
     device = db.session.scalar(active.order_by(Device.id.desc()).limit(1))
     if device is None:

@@ -35,7 +35,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import lifecycle, pki, policy, service
+from . import journey, lifecycle, pki, policy, service
 from .profiles import (
     TOPIC_PREFIX,
     EnrollmentProfileSpec,
@@ -91,6 +91,7 @@ class MDMSettings:
     device_facts: bool = True
     # A profile downloaded again within this time carries the same check-in secret.
     profile_reuse_hours: int = 24
+    max_devices_per_user: int = 0
 
     @classmethod
     def from_config(cls, config: Mapping) -> MDMSettings:
@@ -112,6 +113,7 @@ class MDMSettings:
             secret_key=str(config.get("SECRET_KEY") or ""),
             device_facts=bool(config.get("MDM_DEVICE_FACTS", True)),
             profile_reuse_hours=int(config.get("MDM_PROFILE_REUSE_HOURS", 24)),
+            max_devices_per_user=int(config.get("MAX_DEVICES_PER_USER", 0) or 0),
         )
 
     def url(self, path: str) -> str:
@@ -304,29 +306,49 @@ def web_profile_kind(decision: policy.Decision, platform: str, os_version) -> Pr
 
 
 def download_profile(
-    user: User, *, platform: str, os_version: str, settings: MDMSettings
+    user: User,
+    *,
+    platform: str,
+    os_version: str,
+    settings: MDMSettings,
+    reenroll: object = None,
 ) -> SignedProfile:
     """The signed profile the person downloads in the browser for this device.
 
     Records the decision (channel web), creates or reuses the pending device row with a
-    fresh check-in secret (status profile_downloaded). The caller commits.
+    fresh check-in secret (status profile_downloaded). The caller commits. `reenroll` is the
+    id of one of the person's listed devices they are enrolling again (it keeps its type and
+    takes no new place under `max_devices_per_user`); anything else means a new device.
 
     :raise service.EnrollmentInputError: bad platform or OS version.
     :raise NoProfileToDownload: User Enrollment on iOS 18+/macOS 15+ (sign in in Settings
         instead), or app management only.
     :raise ProfileUnavailable: the portal's MDM configuration is incomplete.
+    :raise journey.DeviceLimitReached: a new device would go over the limit.
     """
     platform = service.parse_platform(platform).value
     version = service.parse_os_version(os_version)
+    reenrolling = journey.reenrolling_device(user, platform, reenroll)
+    journey.check_device_limit(
+        user, platform, limit=settings.max_devices_per_user, reenrolling=reenrolling
+    )
     decision = service.explain(
-        user, platform=platform, os_version=version, channel="web", record=True, actor=user
+        user,
+        platform=platform,
+        os_version=version,
+        channel="web",
+        record=True,
+        actor=user,
+        reenrolling=reenrolling,
     )
     kind = web_profile_kind(decision, platform, version)
     topic = push_topic(settings)
     owner = service.effective_setting(user).device_owner
     enrollment_type = EnrollmentType.USER if kind.is_user_enrollment else EnrollmentType.DEVICE
     now = utcnow()
-    device, secret = _pending_secret(user, platform, enrollment_type, topic, settings, now)
+    device, secret = None, None
+    if reenrolling is None:  # a listed device enrolling again gets a profile of its own
+        device, secret = _pending_secret(user, platform, enrollment_type, topic, settings, now)
     if secret is None:
         device, secret = lifecycle.start_enrollment(
             user,
@@ -336,7 +358,8 @@ def download_profile(
             method=EnrollmentMethod.PROFILE,
             owner=DeviceOwner(owner),
             topic=topic,
-            details={"profile": kind.value},
+            details={"profile": kind.value}
+            | ({"reenrolls_device": reenrolling.id} if reenrolling is not None else {}),
             now=now,
         )
         if settings.secret_key:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..access import role_required
+from ..access import role_required, safe_next
 from ..extensions import db
 from ..htmx import render
 from ..invitations import service as invitations
 from ..invitations.service import InvitationSettings
 from ..models import InvitationSender, Role
-from . import guide_context, qr
+from . import guide_context, journey, qr
+from . import service as enrollment_service
 
 bp = Blueprint("enrollment", __name__, url_prefix="/enroll")
 
@@ -32,15 +33,32 @@ def _context(**extra) -> dict:
     }
 
 
+def _guide(me) -> dict:
+    agent = request.user_agent.string
+    return guide_context.build(
+        me,
+        *guide_context.choose_device(request.args, agent),
+        user_agent=agent,
+        reenroll=request.args.get("reenroll"),
+        after_id=guide_context.parse_after(request.args.get("after")),
+        device_limit=int(current_app.config.get("MAX_DEVICES_PER_USER", 0) or 0),
+    )
+
+
 @bp.get("")
 @role_required(Role.EMPLOYEE)
 def start():
     """The decision, the device choice, the steps with live status, the QR code and link."""
     me = current_user._get_current_object()
-    guide = guide_context.build(
-        me, *guide_context.choose_device(request.args, request.user_agent.string)
+    return render(
+        "enrollment/start.html",
+        "enrollment/_guide.html",
+        **_context(
+            **_guide(me),
+            unfinished=journey.unfinished(me),
+            personal_request=journey.open_personal_request(me),
+        ),
     )
-    return render("enrollment/start.html", "enrollment/_guide.html", **_context(**guide))
 
 
 @bp.get("/status")
@@ -48,10 +66,53 @@ def start():
 def status():
     """The live status fragment; it stops polling once the device is enrolled."""
     me = current_user._get_current_object()
-    guide = guide_context.build(
-        me, *guide_context.choose_device(request.args, request.user_agent.string)
+    return render("enrollment/_status.html", "enrollment/_status.html", **_guide(me))
+
+
+@bp.post("/personal")
+@role_required(Role.EMPLOYEE)
+def personal_device():
+    """ "This is my personal phone": ask IT to look at the Device Enrollment decision again."""
+    me = current_user._get_current_object()
+    platform = request.form.get("platform", "ios")
+    try:
+        journey.request_personal_review(
+            me,
+            platform=enrollment_service.parse_platform(platform).value,
+            note=request.form.get("note", ""),
+        )
+    except (journey.NoteTooLong, enrollment_service.EnrollmentInputError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".start", platform=platform))
+    db.session.commit()
+    flash(
+        _(
+            "Thank you. IT has your request and will answer you by e-mail at %(email)s. "
+            "Until then, do not enroll this device.",
+            email=me.email,
+        ),
+        "success",
     )
-    return render("enrollment/_status.html", "enrollment/_status.html", **guide)
+    return redirect(url_for(".start", platform=platform))
+
+
+@bp.post("/unfinished/<int:device_id>/cancel")
+@role_required(Role.EMPLOYEE)
+def cancel_unfinished(device_id: int):
+    """Cancel an enrollment whose profile was downloaded and never installed."""
+    try:
+        journey.cancel_unfinished(current_user._get_current_object(), device_id)
+    except journey.NotYourDevice:
+        db.session.rollback()
+        abort(404)
+    except journey.NotUnfinished as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("devices.index"))
+    db.session.commit()
+    flash(_("The unfinished enrollment was cancelled."), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("devices.index"))
 
 
 @bp.post("/link")

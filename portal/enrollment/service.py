@@ -131,7 +131,8 @@ def previous_enrollment_type(user: User, platform: str) -> EnrollmentType | None
     """The type of the user's first completed enrollment on `platform`, if any.
 
     Only devices that were enrolled at some point count: a device row still waiting for its
-    profile was never an enrollment to keep.
+    profile was never an enrollment to keep. The decision uses it only for a device the person
+    says they are enrolling again (`explain(reenrolling=...)`), never for a new device.
     """
     return db.session.scalar(
         sa.select(Device.enrollment_type)
@@ -184,6 +185,7 @@ def explain(
     via: str = "web",
     mam_applied: bool = False,
     authenticator_only_match: bool = False,
+    reenrolling: Device | None = None,
 ) -> policy.Decision:
     """Decide which enrollment applies to `user` on this device, and why.
 
@@ -193,6 +195,9 @@ def explain(
     :param record: keep the decision in `enrollment_decision` (flushed; the caller commits),
         with `actor` (who asked; None for the device or the system) and `via` (web, slack,
         cli, mdm). Previews leave it False.
+    :param reenrolling: one of the person's listed devices they are enrolling again; it keeps
+        the type of its first enrollment (SPEC §1). None for a new device, which gets what
+        the person's setting gives today.
     :raise InvalidPlatform, InvalidOsVersion, InvalidChannel: before anything is decided.
     """
     device_platform = parse_platform(platform)
@@ -206,7 +211,7 @@ def explain(
         channel=device_channel,
         mam_applied=mam_applied,
         authenticator_only_match=authenticator_only_match,
-        previous_enrollment_type=_policy_type(previous_enrollment_type(user, device_platform)),
+        previous_enrollment_type=_policy_type(reenrolled_type(user, device_platform, reenrolling)),
     )
     org = db.session.get(Organization, user.org_id)
     decision = policy.decide(user_facts(user, setting), device, org_facts(org))
@@ -227,6 +232,16 @@ def explain(
         )
         db.session.flush()
     return decision
+
+
+def reenrolled_type(user: User, platform: str, device: Device | None) -> EnrollmentType | None:
+    """The type `device` keeps when enrolled again: its own, if it was ever enrolled, it is
+    the person's and on this platform; otherwise None (it enrolls as a new device)."""
+    if device is None or device.user_id != user.id or device.enrolled_at is None:
+        return None
+    if str(device.platform) != str(platform):
+        return None
+    return EnrollmentType(device.enrollment_type)
 
 
 def _policy_type(value: EnrollmentType | str | None) -> policy.EnrollmentType | None:

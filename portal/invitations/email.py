@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.utils import parseaddr
+from zoneinfo import ZoneInfo
 
+from babel import dates
 from flask import current_app, render_template
-from flask_babel import force_locale, format_date, format_time, gettext
+from flask_babel import force_locale, get_locale, gettext
 
+from .. import branding
 from ..enrollment import qr
 from ..extensions import db
+from ..i18n import valid_time_zone
 from ..models import Organization, User
 from ..outbox import service as outbox
 from ..outbox.mime import InlinePart
 from .service import InvitationSettings
 
 KIND = "invitation"
+log = logging.getLogger(__name__)
 
 
 def language_of(user: User) -> str:
@@ -35,9 +41,36 @@ def sender_address(settings: InvitationSettings, org: Organization | None) -> st
     return str(Address(name, "no-reply", domain))
 
 
-def expiry_text(when: datetime) -> str:
-    """ "December 3, 2026 11:12 AM UTC" in the current locale (times are shown in UTC)."""
-    return f"{format_date(when, 'long')} {format_time(when, 'short')} UTC"
+def expiry_text(when: datetime, zone: str | None = None) -> str:
+    """ "December 3, 2026 11:12 AM UTC" in the current locale, in the person's time zone
+    (the one their browser last told; UTC until then)."""
+    name = valid_time_zone(zone) or "UTC"
+    tz = ZoneInfo(name)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    local = when.astimezone(tz)
+    locale = str(get_locale() or "en")
+    date_part = dates.format_date(local, "long", locale=locale)
+    time_part = dates.format_time(local, "short", tzinfo=tz, locale=locale)
+    if name == "UTC":
+        return f"{date_part} {time_part} UTC"
+    return f"{date_part} {time_part} ({dates.get_timezone_location(tz, locale=locale)})"
+
+
+def invitation_kind(user: User) -> str:
+    """The enrollment the person gets today on a recent iPhone: "user", "device" or "mam".
+
+    The e-mail is written from it: User Enrollment promises what stays private; Device
+    Enrollment says plainly what the company will be able to do, and how to say the phone is
+    personal.
+    """
+    from ..enrollment import service as enrollment
+
+    try:
+        return str(enrollment.explain(user, platform="ios", os_version="18.0").type)
+    except Exception:  # an e-mail is still sent; it then makes no promise either way
+        log.exception("could not decide the enrollment for an invitation e-mail")
+        return "unknown"
 
 
 def queue_invitation(
@@ -51,13 +84,32 @@ def queue_invitation(
     domain = sender.rsplit("@", 1)[-1].rstrip(">") or "localhost"
     unique = f"{secrets.token_hex(12)}@{domain}"
     qr_cid = f"qr.{unique}"
+    kind = invitation_kind(user)
+    inline = [InlinePart(qr_cid, "image/png", qr.png(link, fast=True), "enroll-qr.png")]
+    logo_cid = None
+    if org is not None and org.logo:
+        logo_cid = f"logo.{unique}"
+        extension = "png" if org.logo_type == "image/png" else "jpg"
+        inline.append(
+            InlinePart(logo_cid, org.logo_type or "image/png", org.logo, f"logo.{extension}")
+        )
     with force_locale(locale):
+        brand = branding.for_locale(org, locale, company)
         context = {
             "company": company,
             "name": user.display_name,
             "link": link,
-            "expires": expiry_text(expires_at),
+            "expires": expiry_text(expires_at, user.time_zone),
             "qr_cid": qr_cid,
+            "logo_cid": logo_cid,
+            "kind": kind,
+            "accent": brand.accent or branding.DEFAULT_ACCENT,
+            "welcome": brand.welcome,
+            "support": brand.support,
+            "slack_enabled": bool(
+                current_app.config.get("SLACK_BOT_TOKEN")
+                and current_app.config.get("SLACK_SIGNING_SECRET")
+            ),
         }
         subject = gettext("Enroll your iPhone or iPad with %(company)s", company=company)
         text = render_template("email/invitation.txt", **context)
@@ -72,6 +124,6 @@ def queue_invitation(
         locale=locale,
         message_id=f"<invitation.{unique}>",
         headers={"Content-Language": locale},
-        inline=[InlinePart(qr_cid, "image/png", qr.png(link, fast=True), "enroll-qr.png")],
+        inline=inline,
         now=now,
     )

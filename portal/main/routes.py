@@ -1,17 +1,41 @@
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
+from .. import branding
 from ..access import public, role_required, safe_next
+from ..devices import service as devices_service
+from ..devices import views as device_views
+from ..enrollment import journey
 from ..extensions import db
+from ..i18n import valid_time_zone
 from ..models import Role
-from . import bp, health
+from . import attention, bp, health
 
 
 @bp.get("/")
 @role_required(Role.EMPLOYEE)
 def home():
-    """The signed-in person's start page."""
-    return render_template("main/home.html")
+    """The signed-in person's start page: their devices and the one next thing to do; for the
+    helpdesk and admins, also what needs them."""
+    me = current_user._get_current_object()
+    context = {
+        "devices": [d for d in devices_service.devices_of(me) if not journey.is_unfinished(d)],
+        "next_action": journey.next_action(me),
+        "personal_request": journey.open_personal_request(me),
+    }
+    if me.has_role(Role.HELPDESK):
+        context["attention"] = attention.for_staff(me)
+    return render_template("main/home.html", **context, **device_views.LABELS)
 
 
 @bp.post("/locale")
@@ -25,6 +49,45 @@ def set_locale():
             current_user.locale = locale
             db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("main.home"))
+
+
+@bp.post("/time-zone")
+@role_required(Role.EMPLOYEE)
+def set_time_zone():
+    """Remember the browser's time zone on the account (dates in e-mails use it too)."""
+    zone = valid_time_zone(request.form.get("time_zone"))
+    if zone is None:
+        return jsonify(error="unknown time zone"), 400
+    if current_user.time_zone != zone:
+        current_user.time_zone = zone
+        db.session.commit()
+    return "", 204
+
+
+@bp.get("/brand/logo")
+@public
+def logo():
+    """The organization's logo, as an admin uploaded it."""
+    org = branding.organization_or_none()
+    if org is None or not org.logo:
+        abort(404)
+    response = make_response(org.logo)
+    response.mimetype = org.logo_type or "image/png"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/brand/theme.css")
+@public
+def theme_css():
+    """The accent colour as a style sheet (the pages allow no inline styles)."""
+    accent = branding.organization_or_none()
+    colour = accent.accent_color if accent is not None and accent.accent_color else None
+    body = f":root {{ --accent: {colour}; }}\n" if colour else ""
+    response = make_response(body)
+    response.mimetype = "text/css"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.get("/healthz")

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import audit
-from ..enrollment import lifecycle, policy, profile_service, service
+from ..enrollment import journey, lifecycle, policy, profile_service, service
 from ..enrollment.pki import unwrap_signed_data
 from ..enrollment.profile_service import MDMSettings, SignedProfile
 from ..enrollment.profiles import ProfileKind
@@ -216,6 +216,10 @@ def profile_for_token(
     platform, version, product = device_facts(info)
     platform = platform or (device.platform if device is not None else "ios")
     version = version or ASSUMED_OS[platform]
+    if device is None and journey.limit_reached(
+        user, platform, limit=settings.max_devices_per_user
+    ):
+        raise Forbidden("device_limit_reached")
     decision = service.explain(
         user, platform=platform, os_version=version, channel="account", record=True, via="mdm"
     )

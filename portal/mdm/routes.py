@@ -20,10 +20,11 @@ from werkzeug.exceptions import BadRequest
 
 from .. import access_log, audit, ratelimit
 from ..access import external, public, role_required
-from ..enrollment import profile_service
+from ..enrollment import journey, profile_service
 from ..enrollment.lifecycle import IllegalTransition
 from ..enrollment.profile_service import MDMSettings, NoProfileToDownload, ProfileUnavailable
 from ..enrollment.service import EnrollmentInputError
+from ..errors import render_error
 from ..extensions import client_address, db, limiter
 from ..htmx import render
 from ..models import DeviceStatus, Role, utcnow
@@ -199,9 +200,13 @@ def profile():
             platform=request.args.get("platform", ""),
             os_version=request.args.get("os", ""),
             settings=settings,
+            reenroll=request.args.get("reenroll"),
         )
         content = _mobileconfig(signed)
         db.session.commit()
+    except journey.DeviceLimitReached as exc:
+        db.session.rollback()
+        return render_error(409, str(exc))
     except EnrollmentInputError as exc:
         db.session.rollback()
         error = BadRequest(description=str(exc))

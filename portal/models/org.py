@@ -26,6 +26,14 @@ class Organization(TimestampMixin, Base):
     vpp_token_organization: Mapped[str | None] = mapped_column(sa.String(200))
     vpp_token_expires_at: Mapped[datetime | None]
     invite_imported_users: Mapped[bool] = mapped_column(default=False)
+    # Branding and support, set by an admin; shown on every employee page, e-mail and
+    # error page. Texts per language: {"en": "...", "fr": "..."}.
+    accent_color: Mapped[str | None] = mapped_column(sa.String(7))
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(sa.String(40))
+    welcome_message: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # {"en": {"email": ..., "phone": ..., "url": ...}, "fr": {...}}
+    support_contact: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     def __repr__(self) -> str:
         return f"<Organization {self.name!r}>"

@@ -35,7 +35,8 @@ class User(TimestampMixin, Base):
     device_role: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     locale: Mapped[str | None] = mapped_column(sa.String(8))
-    # IANA time zone ("Europe/Paris"): reminders go out within this person's working hours.
+    # The person's time zone (IANA name, "Europe/Paris") as their browser last told it: dates
+    # are shown in it, and reminders go out within its working hours.
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     managed_apple_id: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
     # A Managed Apple ID this user should have but another account holds (shown to admins).

@@ -223,7 +223,7 @@ def test_an_employee_asking_about_someone_else_is_refused_and_audited(
             "fr",
             [
                 "Inscription de Bob Durand",
-                "Inscription de l'appareil",
+                "Inscription de l’appareil",
                 "Votre compte est prévu pour",
                 "bo***@appleid.example.com",
                 "Renvoyer l'invitation",

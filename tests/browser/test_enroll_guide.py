@@ -27,11 +27,35 @@ def test_iphone_is_preselected_from_the_browser(page_factory, live_server, sign_
     page = page_factory(**IPHONE_16)
     sign_in(page, "alice@example.com")
     page.goto(live_server + "/enroll")
-    expect(page.get_by_role("radio", name="iPhone")).to_be_checked()
-    expect(page.get_by_label("System version")).to_have_value("15")
+    # Recognised: a compact "iPhone, iOS 15 to 17 · change", one primary button, no QR code.
+    expect(page.locator(".device-current")).to_have_text("iPhone, iOS 15 to 17")
+    expect(page.get_by_role("radio", name="iPhone")).to_be_hidden()
+    expect(page.locator(".button.primary")).to_have_count(2)  # and "Send me my link", below
+    expect(page.get_by_role("link", name="Start on this iPhone")).to_be_visible()
+    expect(page.locator("#qr-card")).to_have_count(0)
     expect(page.locator("#decision-title")).to_have_text("User Enrollment, account-driven")
     expect(page.get_by_text("Open Settings › General › VPN & Device Management.")).to_be_visible()
+    # What the company can see comes before step 1.
+    can = page.locator("#can-cannot").bounding_box()["y"]
+    assert can < page.locator("#steps-title").bounding_box()["y"]
+    expect(page.locator("#can-cannot")).to_contain_text("Cannot: See your personal apps")
+    page.locator(".device-summary summary").click()
+    expect(page.get_by_role("radio", name="iPhone")).to_be_checked()
+    expect(page.get_by_label("System version")).to_have_value("15")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_on_the_iphone_the_current_step_is_not_to_open_the_link_in_safari(
+    page_factory, live_server, sign_in
+):
+    page = page_factory(**IPHONE_16)
+    sign_in(page, "bob@example.com")
+    page.goto(live_server + "/enroll")
+    # Bob is reading this in Safari on the iPhone: that step is done, the next one is current.
+    expect(page.locator("li.step").first).to_have_class(re.compile("step-done"))
+    current = page.locator("li[aria-current=step]")
+    expect(current).to_contain_text("Download the enrollment profile and allow it.")
+    expect(page.get_by_role("link", name="Download the profile")).to_be_visible()
 
 
 def test_choosing_another_device_swaps_the_guide(page, live_server, sign_in):

@@ -40,7 +40,8 @@ def test_each_dead_link_gets_its_own_page(page, live_server, seeded, changes, st
     assert response.status == status
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     expect(page.get_by_text("Ask your IT helpdesk to send you a new invitation")).to_be_visible()
-    expect(page.get_by_text("type /enroll link in Slack")).to_be_visible()
+    # Slack is not set up here: the page does not send people to it.
+    expect(page.get_by_text("type /enroll link in Slack")).to_have_count(0)
 
 
 def test_invitee_signs_in_through_the_link_and_reaches_the_enrollment_page(
@@ -53,7 +54,7 @@ def test_invitee_signs_in_through_the_link_and_reaches_the_enrollment_page(
     page.locator("input[name=password]").fill("demo-password")
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(f"{live_server}/enroll")
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Enroll your iPhone"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Alice Martin")
     expect(page.locator("#my-invitation")).to_contain_text("You opened your link on")
     # The link worked once.
     response = page.goto(f"{live_server}/go/{token}")

@@ -36,8 +36,8 @@ def test_bob_gets_device_enrollment_with_the_setting_reason(run):
 def test_french(run):
     result = run("bob@example.com", "--platform", "ios", "--os", "18.1", "--locale", "fr")
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[0] == "Inscription de l'appareil, par profil"
-    assert "Votre compte est prévu pour « Inscription de l'appareil »" in result.output
+    assert result.output.splitlines()[0] == "Inscription de l’appareil, par profil"
+    assert "Votre compte est prévu pour «\u00a0Inscription de l’appareil\u00a0»" in result.output
     assert "Raisons :" not in result.output and "Raisons:" in result.output
 
 

@@ -514,7 +514,7 @@ def test_other_organization_message_names_both_organizations():
     for locale in ("en", "fr"):
         text = reason.message(locale)
         assert "Acme Corp" in text and "Globex" in text
-    assert "« Globex »" in reason.message("fr")
+    assert "«\u00a0Globex\u00a0»" in reason.message("fr")
     assert "Apps et livres" in reason.message("fr")
 
 
@@ -527,17 +527,17 @@ def test_os_too_old_message_shows_versions():
         "macOS 10.14.6 is too old: User Enrollment needs macOS 10.15 or later."
     )
     assert reason.message("fr") == (
-        "macOS 10.14.6 est trop ancien : l'Inscription des utilisateurs demande macOS 10.15 ou "
-        "une version plus récente."
+        "macOS 10.14.6 est trop ancien\u00a0: l’Inscription des utilisateurs demande "
+        "macOS 10.15 ou une version plus récente."
     )
 
 
 def test_enrollment_types_in_messages_are_translated():
     decision = decide(*facts(user={"setting_type": DEVICE}))
     assert "“Device Enrollment”" in decision.reasons[0].message("en")
-    assert "« Inscription de l'appareil »" in decision.reasons[0].message("fr")
+    assert "«\u00a0Inscription de l’appareil\u00a0»" in decision.reasons[0].message("fr")
     decision = decide(*facts(user={"setting_type": DEVICE}, device=PREV_USER))
-    assert "« Inscription des utilisateurs »" in decision.reasons[0].message("fr")
+    assert "«\u00a0Inscription des utilisateurs\u00a0»" in decision.reasons[0].message("fr")
 
 
 @pytest.mark.parametrize("locale", ["fr", "FR", "fr-CA", "fr_FR", " fr-fr "])
@@ -562,10 +562,10 @@ def test_summaries():
     )
     device = decide(*facts(device={"supervised": True}))
     assert device.summary() == "Device Enrollment, profile-based"
-    assert device.summary("fr") == "Inscription de l'appareil, par profil"
+    assert device.summary("fr") == "Inscription de l’appareil, par profil"
     mam = decide(*facts(device={"mam_applied": True}))
     assert mam.summary("en") == "App management only, no enrollment profile"
-    assert mam.summary("fr") == "Gestion des applications uniquement, sans profil d'inscription"
+    assert mam.summary("fr") == "Gestion des applications uniquement, sans profil d’inscription"
 
 
 def test_catalogue_is_complete_and_translated():

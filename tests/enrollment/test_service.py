@@ -158,31 +158,41 @@ def test_org_facts_come_from_the_organization(org):
     assert decision.reason_codes == ("vpp_token_other_organization",)
 
 
-def test_reenrollment_keeps_the_type_of_the_first_enrolled_device(org):
+def test_a_listed_device_enrolling_again_keeps_its_type_a_new_device_does_not(org):
     byod = group("BYOD")
     setting("BYOD", EnrollmentType.USER, 1, byod)
     jane = user_in(org, byod)
     enrolled = datetime(2025, 1, 1, tzinfo=UTC)
-    for platform, kind, when in [
-        ("ios", EnrollmentType.DEVICE, enrolled),
-        ("ios", EnrollmentType.USER, None),  # never enrolled: does not count
-        ("macos", EnrollmentType.USER, enrolled),
+    devices = {}
+    for key, platform, kind, when in [
+        ("old_iphone", "ios", EnrollmentType.DEVICE, enrolled),
+        ("never", "ios", EnrollmentType.USER, None),  # never enrolled: nothing to keep
+        ("mac", "macos", EnrollmentType.USER, enrolled),
     ]:
-        db.session.add(
-            Device(
-                user_id=jane.id,
-                platform=platform,
-                enrollment_type=kind,
-                enrollment_method=EnrollmentMethod.PROFILE,
-                enrolled_at=when,
-            )
+        devices[key] = Device(
+            user_id=jane.id,
+            platform=platform,
+            enrollment_type=kind,
+            enrollment_method=EnrollmentMethod.PROFILE,
+            enrolled_at=when,
         )
+        db.session.add(devices[key])
     db.session.flush()
     assert service.previous_enrollment_type(jane, "ios") == EnrollmentType.DEVICE
     assert service.previous_enrollment_type(jane, "ipados") is None
-    decision = service.explain(jane, platform="ios", os_version="17.4")
-    assert decision.type == "device" and decision.reason_codes[0] == "reenrollment_keeps_type"
-    assert service.explain(jane, platform="macos", os_version="14.4").type == "user"
+
+    # A second (or replacement) iPhone gets what the setting gives today.
+    new = service.explain(jane, platform="ios", os_version="17.4")
+    assert new.type == "user" and "reenrollment_keeps_type" not in new.reason_codes
+    # The listed iPhone enrolling again keeps Device Enrollment.
+    again = service.explain(
+        jane, platform="ios", os_version="17.4", reenrolling=devices["old_iphone"]
+    )
+    assert again.type == "device" and again.reason_codes[0] == "reenrollment_keeps_type"
+    # A device never enrolled, or of another platform, has no type to keep.
+    for other in (devices["never"], devices["mac"]):
+        decision = service.explain(jane, platform="ios", os_version="17.4", reenrolling=other)
+        assert decision.type == "user"
 
 
 def test_supervised_and_channel_reach_the_policy(seeded, ctx):

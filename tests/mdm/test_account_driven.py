@@ -15,6 +15,7 @@ from portal.enrollment import pki
 from portal.enrollment.lifecycle import enrollment_status
 from portal.extensions import db
 from portal.models import (
+    Device,
     DeviceLogEntry,
     DeviceStatus,
     EnrollmentDecision,
@@ -391,3 +392,29 @@ def test_the_profile_speaks_the_devices_language_when_it_can(value, expected):
     from portal.mdm.enroll import device_language
 
     assert device_language({"LANGUAGE": value}, ("en", "fr")) == expected
+
+
+def test_the_device_limit_applies_to_account_driven_enrollment(
+    seeded, client, signed_in_token, device_identity
+):
+    seeded.config["MAX_DEVICES_PER_USER"] = 1
+    token = signed_in_token()
+    with seeded.app_context():
+        alice = db.session.scalar(sa.select(User).where(User.email == "alice@example.com"))
+        db.session.add(
+            Device(
+                user_id=alice.id,
+                platform="ios",
+                enrollment_type="user",
+                enrollment_method="account_driven",
+                status="enrolled",
+                enrolled_at=utcnow(),
+            )
+        )
+        db.session.commit()
+        before = snapshot()
+    response = post_enroll(client, machine_info(device_identity), bearer=token)
+    assert response.status_code == 403
+    with seeded.app_context():
+        assert snapshot() == before
+        assert refusals()[-1]["reason"] == "device_limit_reached"
