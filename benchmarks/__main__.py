@@ -1,9 +1,88 @@
-"""`python -m benchmarks`: the outbox against a plain smtplib loop (see benchmarks/outbox.py)."""
+"""`python -m benchmarks` (`make bench`): every benchmark in one run, the verdicts last.
 
+1. the hot paths against the limits of the same stack, on SQLite and on PostgreSQL + Redis,
+   the admin pages at scale, memory, two instances (benchmarks/web.py);
+2. invitations through the outbox on PostgreSQL against a raw smtplib loop
+   (benchmarks/outbox.py);
+3. the Slack ack latency (benchmarks/slack_ack.py).
+
+`--only web|outbox|slack` runs one part; `python -m benchmarks.outbox` keeps its own options.
+Exit status 0 when every goal is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
 import sys
+import time
+from datetime import UTC, datetime
 
-from .outbox import main
-from .slack_ack import run as slack_ack
+from . import outbox, slack_ack, web
 
-status = main(sys.argv[1:])
-sys.exit(slack_ack() or status)
+OUTBOX_COUNT = 3_000
+
+
+def _machine() -> str:
+    cpus = os.cpu_count() or 0
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.node()}: {cpus} CPU ({model or platform.machine()}), "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"load average {load:.1f} at start"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--only", choices=("web", "outbox", "slack"))
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = _machine()
+    goals: list[web.Goal] = []
+    generator = None
+
+    if args.only in (None, "web"):
+        report, _status = web.run()
+        goals += report.goals
+        generator = report.generator
+
+    if args.only in (None, "outbox"):
+        pg_url = os.environ.get("BENCH_DATABASE_URL", web.PG_DEFAULT)
+        if web._postgres_ready(pg_url):
+            _status, ratio = outbox.measure(OUTBOX_COUNT, 100, pg_url)
+            goals.append(web.Goal("outbox worker / smtplib loop, PostgreSQL", ratio, 0.5))
+        else:
+            goals.append(web.Goal("outbox worker / smtplib loop, PostgreSQL", None, 0.5))
+
+    if args.only in (None, "slack"):
+        _status, p99 = slack_ack.measure()
+        goals.append(
+            web.Goal("Slack ack p99 (Slack allows 3,000 ms)", p99, 100, "ms", at_most=True)
+        )
+
+    print(f"\n== Summary: {stamp}, {machine}")
+    if generator:
+        print(f"   load generator: {generator}")
+    print(f"   whole run: {time.monotonic() - started:.0f} s\n")
+    for goal in goals:
+        print(goal.line())
+    met = sum(g.met for g in goals)
+    print(f"\n{met} of {len(goals)} goals met.")
+    return 0 if met == len(goals) else 1
+
+
+sys.exit(main(sys.argv[1:]))

@@ -97,7 +97,9 @@ def load(overrides: dict | None = None) -> dict:
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Rate limits on failed sign-ins: per account, and far higher per client address.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers: each would cost two more storage calls per request (429
+        # answers still carry Retry-After, see portal.performance).
+        "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 5 minutes"),
         "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT", "100 per 5 minutes"),
         # Behind a load balancer, trust this many proxies for the client address.
@@ -198,6 +200,13 @@ def load(overrides: dict | None = None) -> dict:
         "APPS_AND_BOOKS_URL": os.environ.get(
             "APPS_AND_BOOKS_URL", "https://vpp.itunes.apple.com/mdm/v2"
         ).rstrip("/"),
+        # Speed: how long each process may reuse a /healthz answer and a discovery answer
+        # (seconds; 0: never). Tests see every change at once.
+        "HEALTHZ_CACHE_SECONDS": _int("HEALTHZ_CACHE_SECONDS", 0 if env == "testing" else 1),
+        "DISCOVERY_CACHE_SECONDS": _int("DISCOVERY_CACHE_SECONDS", 0 if env == "testing" else 30),
+        # Responses larger than this many bytes are compressed (gzip or Brotli) when the
+        # client accepts it.
+        "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 1024),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)

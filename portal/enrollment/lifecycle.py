@@ -33,6 +33,7 @@ __all__ = [
     "IllegalTransition",
     "LifecycleError",
     "enrollment_status",
+    "status_fingerprint",
     "hash_secret",
     "log",
     "new_secret",
@@ -254,3 +255,24 @@ def enrollment_status(user: User, *, platform: str | None = None) -> EnrollmentS
         last_checkin_at=device.last_checkin_at,
         changed_at=changed_at,
     )
+
+
+def status_fingerprint(user: User, *, platform: str | None = None) -> str:
+    """Changes whenever `enrollment_status` would show something else; one indexed query.
+
+    The same device as `enrollment_status`: the newest one not unenrolled, else the newest.
+    """
+    query = sa.select(
+        Device.id,
+        Device.status,
+        Device.platform,
+        Device.enrollment_type,
+        Device.enrollment_method,
+        Device.enrolled_at,
+    ).where(Device.user_id == user.id)
+    if platform:
+        query = query.where(Device.platform == Platform(platform))
+    row = db.session.execute(
+        query.order_by(Device.status == DeviceStatus.UNENROLLED, Device.id.desc()).limit(1)
+    ).first()
+    return "none" if row is None else "|".join(str(value) for value in row)
