@@ -13,12 +13,11 @@ def post_fork(server, worker):
     if not server.cfg.preload_app:
         return
     app = server.app.wsgi()
-    try:
-        from portal.extensions import db
+    if getattr(app, "import_name", None) != "portal":
+        return  # another app (e.g. the benchmarks' limits): leave its modules unimported
+    from portal.extensions import db
 
-        with app.app_context():
-            engines = list(db.engines.values())
-    except (KeyError, RuntimeError):  # not the portal's app (e.g. the benchmarks' limits)
-        return
+    with app.app_context():
+        engines = list(db.engines.values())
     for engine in engines:
         engine.dispose(close=False)

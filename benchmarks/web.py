@@ -350,11 +350,27 @@ def limits(generator: load.LoadGenerator, workdir: Path, report: Report) -> dict
     return figures
 
 
-def _status_request(cookie: str) -> load.Request:
-    return load.Request(
-        "/enroll/status?platform=ios&os=18",
+STATUS_PATH = "/enroll/status?platform=ios&os=18"
+
+
+def _status_request(cookie: str, etag: str | None = None) -> load.Request:
+    """A poll as the browser sends it: after the first, with the ETag it was given."""
+    headers = {"Cookie": cookie, "HX-Request": "true", "User-Agent": USER_AGENT}
+    if etag:
+        headers["If-None-Match"] = etag
+    return load.Request(STATUS_PATH, headers=headers)
+
+
+def status_etag(base_url: str, cookie: str) -> str:
+    import requests
+
+    response = requests.get(
+        base_url + STATUS_PATH,
         headers={"Cookie": cookie, "HX-Request": "true", "User-Agent": USER_AGENT},
+        timeout=30,
     )
+    response.raise_for_status()
+    return response.headers.get("ETag", "")
 
 
 def _discovery_requests(identifiers: list[str]) -> list[load.Request]:
@@ -374,10 +390,12 @@ def hot_paths(
     report: Report,
     label: str,
 ) -> dict[str, load.Result]:
+    etag = status_etag(server.url, cookie)
     paths = {
         "discovery": _discovery_requests(fixture.identifiers[:200]),
         "healthz": [load.Request("/healthz")],
-        "status": [_status_request(cookie)],
+        "status": [_status_request(cookie, etag)],
+        "status (full fragment)": [_status_request(cookie)],
         "checkin": fixture.checkins,
     }
     results = {}

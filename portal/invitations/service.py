@@ -155,6 +155,32 @@ def current_invitation(user: User) -> Invitation | None:
     ).first()
 
 
+def current_invitations(user_ids: list[int]) -> dict[int, Invitation | None]:
+    """`current_invitation` of each of these people, in one query (for lists)."""
+    if not user_ids:
+        return {}
+    newest = (
+        sa.select(
+            Invitation.id,
+            sa.func.row_number()
+            .over(
+                partition_by=Invitation.user_id,
+                order_by=(Invitation.created_at.desc(), Invitation.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Invitation.user_id.in_(user_ids))
+        .subquery()
+    )
+    rows = db.session.scalars(
+        sa.select(Invitation).join(newest, newest.c.id == Invitation.id).where(newest.c.rank == 1)
+    )
+    found: dict[int, Invitation | None] = dict.fromkeys(user_ids)
+    for invitation in rows:
+        found[invitation.user_id] = invitation
+    return found
+
+
 def history(user: User, limit: int = 20) -> list[Invitation]:
     return list(
         db.session.scalars(
