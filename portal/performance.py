@@ -8,6 +8,10 @@
   cost two storage calls on every request).
 - Server errors always reach a log: under gunicorn the portal's loggers write through
   gunicorn's error log, elsewhere to standard error.
+- `GET /healthz` answers load balancers that ask every few seconds, per process and per
+  instance: its whole answer (status, headers, body) is reused for
+  `HEALTHZ_CACHE_SECONDS` (default 1) straight from the WSGI layer, so a burst of checks
+  costs one database probe a second.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +31,9 @@ compress = Compress()
 
 
 def init_app(app: Flask) -> None:
+    seconds = float(app.config.get("HEALTHZ_CACHE_SECONDS", 0))
+    if seconds > 0:
+        app.wsgi_app = CachedHealthCheck(app.wsgi_app, seconds)
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
     app.config.setdefault("COMPRESS_REGISTER", True)
     compress.init_app(app)
@@ -33,6 +41,51 @@ def init_app(app: Flask) -> None:
     app.after_request(_long_cache_for_versioned_static)
     app.after_request(_retry_after)
     install_log_handler()
+
+
+# -- health checks ------------------------------------------------------------------------------
+
+
+class CachedHealthCheck:
+    """WSGI middleware: `GET /healthz` answered from the last answer while it is fresh."""
+
+    PATH = "/healthz"
+
+    def __init__(self, wsgi_app, seconds: float) -> None:
+        self.wsgi_app = wsgi_app
+        self.seconds = seconds
+        self._answer: tuple[float, str, list, bytes] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != self.PATH or environ.get("REQUEST_METHOD") != "GET":
+            return self.wsgi_app(environ, start_response)
+        answer = self._answer
+        if answer is not None and answer[0] > time.monotonic():
+            _expires, status, headers, body = answer
+            start_response(status, list(headers))
+            return [body]
+        captured: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(self.wsgi_app(environ, capture))
+        status = captured.get("status", "")
+        # Only plain answers are kept: not a compressed one (its encoding was this client's),
+        # nor one setting a cookie.
+        names = {k.lower() for k, _v in captured.get("headers", [])}
+        encoded = "content-encoding" in names or "set-cookie" in names
+        if status[:3] in ("200", "503") and not encoded:
+            with self._lock:
+                self._answer = (
+                    time.monotonic() + self.seconds,
+                    status,
+                    list(captured["headers"]),
+                    body,
+                )
+        return [body]
 
 
 # -- static files -------------------------------------------------------------------------

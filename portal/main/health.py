@@ -10,7 +10,6 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import caching
 from ..extensions import db
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -24,11 +23,6 @@ def migration_head() -> str | None:
 
 
 def check() -> tuple[bool, dict]:
-    """(healthy, details), at most `HEALTHZ_CACHE_SECONDS` old (load balancers ask often)."""
-    return caching.cache("healthz", "HEALTHZ_CACHE_SECONDS", 1).get_or_compute("check", _check)
-
-
-def _check() -> tuple[bool, dict]:
     """(healthy, details): the database answers and its schema revision."""
     head = migration_head()
     details: dict = {"migration": {"head": head}}
