@@ -142,8 +142,10 @@ global
 defaults
     mode http
     timeout connect 2s
-    timeout client 30s
-    timeout server 30s
+    timeout client 60s
+    timeout server 60s
+    timeout check 5s
+    timeout queue 60s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 503
@@ -152,8 +154,11 @@ frontend portal
     default_backend instances
 backend instances
     balance roundrobin
-    option httpchk GET /healthz
-    default-server inter 500ms fall 1 rise 2
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
+    # Sync workers take one request each: haproxy keeps the queue (so health checks never
+    # wait behind it), and a server is down only after three failed checks in a row.
+    default-server inter 1s fall 3 rise 2 maxconn 4
 {servers}
 """
 

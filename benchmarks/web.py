@@ -204,7 +204,9 @@ def _prepare_child() -> None:
 
     from portal import create_app, demo, demo_large
     from portal.enrollment.lifecycle import hash_secret
+    from portal.enrollment.profile_service import MDMSettings
     from portal.extensions import db
+    from portal.mdm import enroll
     from portal.models import (
         Device,
         DeviceLogEntry,
@@ -290,6 +292,20 @@ def _prepare_child() -> None:
                 .limit(500)
             )
         )
+        # Only those discovery accepts (a person whose phone is already Device-Enrolled is
+        # refused: the policy keeps their enrollment type).
+        settings = MDMSettings.from_config(app.config)
+        accepted = []
+        for identifier in identifiers:
+            try:
+                enroll.discover(identifier, "iPhone", settings)
+                accepted.append(identifier)
+            except enroll.DiscoveryRefused:
+                pass
+            db.session.rollback()
+            if len(accepted) == 200:
+                break
+        identifiers = accepted
         queries = ["martin", "person.01", "dubois", "camille", "nguyen", "example", "zz-none"]
         print(
             json.dumps(
@@ -470,7 +486,8 @@ def scale_pages(
     }
     results = {}
     for name, requests in pages.items():
-        result = generator.run(server.url, requests, connections=10)
+        # Admins and helpdesk people, two at once (one per worker): latency, not queueing.
+        result = generator.run(server.url, requests, connections=2)
         results[name] = result
         report.say(f"  scale {name:<30} {result.summary()}")
     return results
@@ -499,7 +516,7 @@ def memory(
         server.url,
         mixed_requests(fixture, employee, admin),
         total=10_000,
-        duration=120,
+        duration=600,
         connections=20,
     )
     sizes = [rss_kib(pid) / 1024 for pid in server.worker_pids()]

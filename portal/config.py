@@ -215,6 +215,11 @@ def load(overrides: dict | None = None) -> dict:
         raise ConfigError(f"MDM_PUSH must be apns or log, not {config['MDM_PUSH']!r}")
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"], ROOT)
     backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    if backend == "sqlite":
+        # A file is never disconnected: no "SELECT 1" before each request's first query.
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["pool_pre_ping"] = False
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if backend == "postgresql":
         # A health check must answer, not hang, when the database is unreachable.
         options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])

@@ -88,6 +88,14 @@ def start_session(user: User, method: str = "local") -> str:
     return token
 
 
+# Built once (every signed-in request runs it).
+_SESSION_WITH_USER = (
+    sa.select(UserSession)
+    .options(joinedload(UserSession.user))
+    .where(UserSession.id == sa.bindparam("id"))
+)
+
+
 def load_session(
     token: str, *, idle: timedelta, maximum: timedelta, now: datetime | None = None
 ) -> User | None:
@@ -96,7 +104,7 @@ def load_session(
         return None
     now = now or utcnow()
     # The session and its user in one query: every signed-in request starts here.
-    row = db.session.get(UserSession, _digest(token), options=[joinedload(UserSession.user)])
+    row = db.session.scalar(_SESSION_WITH_USER, {"id": _digest(token)})
     if row is None or row.ended_at is not None:
         return None
     if now - row.last_seen_at > idle or now - row.created_at > maximum:

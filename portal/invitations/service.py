@@ -156,27 +156,16 @@ def current_invitation(user: User) -> Invitation | None:
 
 
 def current_invitations(user_ids: list[int]) -> dict[int, Invitation | None]:
-    """`current_invitation` of each of these people, in one query (for lists)."""
-    if not user_ids:
-        return {}
-    newest = (
-        sa.select(
-            Invitation.id,
-            sa.func.row_number()
-            .over(
-                partition_by=Invitation.user_id,
-                order_by=(Invitation.created_at.desc(), Invitation.id.desc()),
-            )
-            .label("rank"),
-        )
-        .where(Invitation.user_id.in_(user_ids))
-        .subquery()
-    )
-    rows = db.session.scalars(
-        sa.select(Invitation).join(newest, newest.c.id == Invitation.id).where(newest.c.rank == 1)
-    )
+    """`current_invitation` of each of these people, in one indexed query (for lists)."""
     found: dict[int, Invitation | None] = dict.fromkeys(user_ids)
-    for invitation in rows:
+    if not user_ids:
+        return found
+    rows = db.session.scalars(
+        sa.select(Invitation)
+        .where(Invitation.user_id.in_(user_ids))
+        .order_by(Invitation.created_at, Invitation.id)
+    )
+    for invitation in rows:  # oldest first: the newest of each person stays
         found[invitation.user_id] = invitation
     return found
 

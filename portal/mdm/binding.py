@@ -39,12 +39,14 @@ def bearer_token(authorization: str | None) -> str | None:
     return value or None
 
 
+# Built once: every check-in of a profile-enrolled device runs it.
+_DEVICE_BY_SECRET = sa.select(Device).where(Device.checkin_secret_hash == sa.bindparam("hash"))
+
+
 def device_for_secret(secret: str | None) -> Device | None:
     if not secret or len(secret) > tokens.MAX_TOKEN_LENGTH:
         return None
-    return db.session.scalar(
-        sa.select(Device).where(Device.checkin_secret_hash == hash_secret(secret))
-    )
+    return db.session.scalar(_DEVICE_BY_SECRET, {"hash": hash_secret(secret)})
 
 
 def bind(*, bearer: str | None, secret: str | None, now: datetime | None = None) -> Binding:
