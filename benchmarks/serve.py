@@ -148,6 +148,9 @@ defaults
     timeout queue 60s
     retries 3
     option redispatch 1
+    # Bodies are kept until answered, so a PUT or POST can go to the other instance when
+    # the first one closed without answering.
+    option http-buffer-request
     retry-on conn-failure empty-response response-timeout 503
 frontend portal
     bind 127.0.0.1:{port}
@@ -191,10 +194,10 @@ class HAProxy:
         )
         config = self.directory / "haproxy.cfg"
         config.write_text(HAPROXY_CONFIG.format(port=self.port, servers=servers))
-        log = (self.directory / "haproxy.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603  (our own arguments)
-            [binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
+        with (self.directory / "haproxy.log").open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603  (our own arguments)
+                [binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
+            )
         wait_for(self.url + "/healthz", process=self.process)
         return self
 

@@ -36,6 +36,8 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = CachedHealthCheck(app.wsgi_app, seconds)
     app.config.setdefault("COMPRESS_MIN_SIZE", 1024)
     app.config.setdefault("COMPRESS_REGISTER", True)
+    # Static files are sent as streams: compress them too (and evaluate their ETags after).
+    app.config.setdefault("COMPRESS_STREAMS", True)
     compress.init_app(app)
     app.url_defaults(_static_version)
     app.after_request(_long_cache_for_versioned_static)

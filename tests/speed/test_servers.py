@@ -203,8 +203,10 @@ def test_two_instances_share_sessions_limits_and_outbox_through_a_restart(
                         headers={"Content-Type": CHECKIN},
                         timeout=30,
                     )
-                except requests.RequestException:
+                except requests.RequestException as exc:
                     response = None
+                    note(f"check-in {type(exc).__name__}", None)
+                    continue
                 note("check-in", response)
 
     try:
