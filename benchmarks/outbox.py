@@ -169,10 +169,10 @@ def measure(count: int, batch_size: int, database_url: str | None) -> tuple[int,
             db.session.rollback()
             # The limit is measured before and after the worker (machines drift).
             limits = [_smtplib_loop(sink.port, messages)]
-            assert len(sink.wait_for(count)) == count, "smtplib: messages missing"
+            assert len(sink.wait_for(count, timeout=180)) == count, "smtplib: messages missing"
             sink.reset()
             sent, delivery = _deliver(app)
-            received = sink.wait_for(count)
+            received = sink.wait_for(count, timeout=180)
             sink.reset()
             limits.append(_smtplib_loop(sink.port, messages))
             done = db.session.scalar(
