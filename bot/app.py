@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from flask import Flask
@@ -13,6 +14,7 @@ from slack_bolt.lazy_listener import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from portal import sqlite
 from portal.config import ConfigError
 
 from . import idempotency
@@ -32,17 +34,20 @@ class AppContextExecutor(Executor):
 
     Bolt runs listeners on an executor, outside Flask's contexts; with this one they can
     use `db.session` and `current_app`, and each task gets (and removes) its own session.
+    With `writes`, their transactions take SQLite's write lock at once (see portal.sqlite).
     """
 
-    def __init__(self, flask_app: Flask, *, max_workers: int, name: str):
+    def __init__(self, flask_app: Flask, *, max_workers: int, name: str, writes: bool = False):
         self.flask_app = flask_app
+        self.writes = writes
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name)
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         flask_app = self.flask_app
+        writes = self.writes
 
         def run():
-            with flask_app.app_context():
+            with flask_app.app_context(), sqlite.writing() if writes else nullcontext():
                 return fn(*args, **kwargs)
 
         return self._pool.submit(run)
@@ -118,7 +123,9 @@ def create_bolt_app(flask_app: Flask, *, client: WebClient | None = None) -> App
     config = flask_app.config
     client = client or make_client(config)
     ack_pool = AppContextExecutor(flask_app, max_workers=ACK_WORKERS, name="slack-ack")
-    lazy_pool = AppContextExecutor(flask_app, max_workers=LAZY_WORKERS, name="slack-lazy")
+    lazy_pool = AppContextExecutor(
+        flask_app, max_workers=LAZY_WORKERS, name="slack-lazy", writes=True
+    )
     bolt = App(
         client=client,
         signing_secret=config.get("SLACK_SIGNING_SECRET") or "",

@@ -123,6 +123,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     cli.init_app(app)
     worker.init_app(app)
 
+    from . import performance
+
+    performance.init_app(app)
+
     # The Slack assistant: /slack/events only when its token and secret are configured.
     import bot
 

@@ -133,7 +133,9 @@ def load(overrides: dict | None = None) -> dict:
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # Rate limits on failed sign-ins: per account, and far higher per client address.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers: each would cost two more storage calls per request (429
+        # answers still carry Retry-After, see portal.performance).
+        "RATELIMIT_HEADERS_ENABLED": False,
         # Storage down (Redis unreachable): limits fall back to each process's memory.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
@@ -286,6 +288,13 @@ def load(overrides: dict | None = None) -> dict:
         # Devices one person may have enrolled per platform (iPhone, iPad, Mac); 0: no limit.
         # Enrolling one of their listed devices again does not take a new place.
         "MAX_DEVICES_PER_USER": _int("MAX_DEVICES_PER_USER", 5),
+        # Speed: how long each process may reuse a /healthz answer and a discovery answer
+        # (seconds; 0: never). Tests see every change at once.
+        "HEALTHZ_CACHE_SECONDS": _int("HEALTHZ_CACHE_SECONDS", 0 if env == "testing" else 1),
+        "DISCOVERY_CACHE_SECONDS": _int("DISCOVERY_CACHE_SECONDS", 0 if env == "testing" else 30),
+        # Responses larger than this many bytes are compressed (gzip or Brotli) when the
+        # client accepts it.
+        "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 1024),
     }
     config.update(overrides)
     config["SECRET_KEY"] = overrides.get("SECRET_KEY") or _secret_key(env, instance)
@@ -304,6 +313,11 @@ def load(overrides: dict | None = None) -> dict:
         options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", options)
     backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    if backend == "sqlite":
+        # A file is never disconnected: no "SELECT 1" before each request's first query.
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["pool_pre_ping"] = False
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if backend == "postgresql":
         # A health check must answer, not hang, when the database is unreachable.
         options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])

@@ -12,7 +12,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from . import sqlite  # noqa: F401  (SQLite transaction semantics for every engine)
+from . import (
+    limits_memory,  # noqa: F401  (memory:// rate limits without timer threads)
+    sqlite,  # noqa: F401  (SQLite transaction semantics for every engine)
+)
 from .models.base import Base
 
 

@@ -20,6 +20,7 @@ from ..enrollment import journey
 from ..enrollment import service as enrollment
 from ..extensions import db
 from ..htmx import render
+from ..invitations import routes as invitation_routes
 from ..models import (
     Device,
     DeviceStatus,
@@ -88,6 +89,7 @@ def users():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = directory.user_search(q, conflicts_only=conflicts)
     pagination = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    invitation_routes.prefetch(pagination.items)
     conflict_count = db.session.scalar(
         sa.select(sa.func.count(User.id)).where(User.managed_apple_id_conflict.is_not(None))
     )

@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import User, UserSession, UserSource, utcnow
@@ -95,6 +96,14 @@ def start_session(user: User, method: str = "local") -> str:
     return token
 
 
+# Built once (every signed-in request runs it).
+_SESSION_WITH_USER = (
+    sa.select(UserSession)
+    .options(joinedload(UserSession.user))
+    .where(UserSession.id == sa.bindparam("id"))
+)
+
+
 def load_session(
     token: str, *, idle: timedelta, maximum: timedelta, now: datetime | None = None
 ) -> User | None:
@@ -102,7 +111,8 @@ def load_session(
     if not token:
         return None
     now = now or utcnow()
-    row = db.session.get(UserSession, _digest(token))
+    # The session and its user in one query: every signed-in request starts here.
+    row = db.session.scalar(_SESSION_WITH_USER, {"id": _digest(token)})
     if row is None or row.ended_at is not None:
         return None
     if now - row.last_seen_at > idle or now - row.created_at > maximum:
@@ -111,10 +121,21 @@ def load_session(
         return None
     if not row.user.active:
         return None
+    user = row.user
     if now - row.last_seen_at > _TOUCH_EVERY:
-        row.last_seen_at = now
+        # End the read transaction first: the write then starts its own and waits its turn
+        # on SQLite instead of failing (see portal.sqlite). One conditional UPDATE: two
+        # requests of the same browser touch it once.
+        session_id = row.id
         db.session.commit()
-    return row.user
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.id == session_id, UserSession.last_seen_at < now - _TOUCH_EVERY)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    return user
 
 
 def end_session(token: str | None) -> None:

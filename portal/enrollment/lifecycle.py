@@ -34,6 +34,7 @@ __all__ = [
     "LifecycleError",
     "enrollment_status",
     "expire_pending",
+    "status_fingerprint",
     "hash_secret",
     "log",
     "new_secret",
@@ -316,3 +317,33 @@ def expire_pending(*, older_than: timedelta, now: datetime | None = None) -> lis
         )
         device.checkin_secret_hash = None
     return stale
+
+
+def _fingerprint_query(by_platform: bool) -> sa.Select:
+    query = sa.select(
+        Device.id,
+        Device.status,
+        Device.platform,
+        Device.enrollment_type,
+        Device.enrollment_method,
+        Device.enrolled_at,
+    ).where(Device.user_id == sa.bindparam("user_id"))
+    if by_platform:
+        query = query.where(Device.platform == sa.bindparam("platform"))
+    return query.order_by(Device.status == DeviceStatus.UNENROLLED, Device.id.desc()).limit(1)
+
+
+# Built once: the status poll runs this every few seconds for everyone enrolling.
+_FINGERPRINT = {True: _fingerprint_query(True), False: _fingerprint_query(False)}
+
+
+def status_fingerprint(user: User, *, platform: str | None = None) -> str:
+    """Changes whenever `enrollment_status` would show something else; one indexed query.
+
+    The same device as `enrollment_status`: the newest one not unenrolled, else the newest.
+    """
+    params = {"user_id": user.id}
+    if platform:
+        params["platform"] = Platform(platform).value
+    row = db.session.execute(_FINGERPRINT[bool(platform)], params).first()
+    return "none" if row is None else "|".join(str(value) for value in row)

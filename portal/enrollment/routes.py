@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,7 +17,7 @@ from ..htmx import render
 from ..invitations import service as invitations
 from ..invitations.service import InvitationSettings
 from ..models import InvitationSender, Role
-from . import guide_context, journey, qr
+from . import guide_context, journey, lifecycle, qr
 from . import service as enrollment_service
 
 bp = Blueprint("enrollment", __name__, url_prefix="/enroll")
@@ -64,9 +66,50 @@ def start():
 @bp.get("/status")
 @role_required(Role.EMPLOYEE)
 def status():
-    """The live status fragment; it stops polling once the device is enrolled."""
+    """The live status fragment; it stops polling once the device is enrolled.
+
+    Polled every few seconds by everyone enrolling: the fragment carries an ETag made from
+    the person's newest enrollment (one query), and a poll that brings it back is answered
+    `304 Not Modified` without building the guide again.
+    """
     me = current_user._get_current_object()
-    return render("enrollment/_status.html", "enrollment/_status.html", **_guide(me))
+    platform, os_range, _guessed = guide_context.choose_device(
+        request.args, request.user_agent.string
+    )
+    etag = _status_etag(me, platform, os_range.key)
+    if request.if_none_match.contains_weak(etag):
+        response = make_response("", 304)
+    else:
+        response = render("enrollment/_status.html", "enrollment/_status.html", **_guide(me))
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("HX-Request")
+    return response
+
+
+def _status_etag(user, platform, os_key: str) -> str:
+    facts = "/".join(
+        (
+            str(user.id),
+            str(platform),
+            str(os_key),
+            str(request.args.get("reenroll", "")),
+            str(request.args.get("after", "")),
+            str(get_locale()),
+            _status_template_version(),
+            lifecycle.status_fingerprint(user, platform=platform),
+        )
+    )
+    return hashlib.sha256(facts.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _status_template_version() -> str:
+    source = Path(current_app.template_folder, "enrollment", "_status.html")
+    try:
+        return hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "0"
 
 
 @bp.post("/personal")

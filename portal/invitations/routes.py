@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -75,9 +75,18 @@ def sender_label(sender: str) -> str:
     return str(SENDER_LABELS.get(InvitationSender(sender), sender))
 
 
+def prefetch(users) -> None:
+    """Look up the current invitation of every person of a list at once, for its rows."""
+    g.current_invitations = service.current_invitations([user.id for user in users])
+
+
 def invitation_info(user: User, history: bool = True) -> dict:
     """What the invitation panel and row button show about `user` (template global)."""
-    current = service.current_invitation(user)
+    prefetched = g.get("current_invitations") or {}
+    if user.id in prefetched:
+        current = prefetched[user.id]
+    else:
+        current = service.current_invitation(user)
     return {
         "current": current,
         "live": current is not None and service.state_of(current) is LinkState.VALID,

@@ -155,6 +155,21 @@ def current_invitation(user: User) -> Invitation | None:
     ).first()
 
 
+def current_invitations(user_ids: list[int]) -> dict[int, Invitation | None]:
+    """`current_invitation` of each of these people, in one indexed query (for lists)."""
+    found: dict[int, Invitation | None] = dict.fromkeys(user_ids)
+    if not user_ids:
+        return found
+    rows = db.session.scalars(
+        sa.select(Invitation)
+        .where(Invitation.user_id.in_(user_ids))
+        .order_by(Invitation.created_at, Invitation.id)
+    )
+    for invitation in rows:  # oldest first: the newest of each person stays
+        found[invitation.user_id] = invitation
+    return found
+
+
 def history(user: User, limit: int = 20) -> list[Invitation]:
     return list(
         db.session.scalars(

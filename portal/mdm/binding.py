@@ -8,7 +8,7 @@ matches neither is refused, and so is one whose credentials disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -17,6 +17,9 @@ from ..extensions import db
 from ..models import Device, DeviceStatus, EnrollmentMethod, MDMAccessToken, utcnow
 from . import tokens
 from .errors import Forbidden, Unauthenticated
+
+# How often a device's last check-in (and its token's last use) is written.
+SEEN_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,14 @@ def bearer_token(authorization: str | None) -> str | None:
     return value or None
 
 
+# Built once: every check-in of a profile-enrolled device runs it.
+_DEVICE_BY_SECRET = sa.select(Device).where(Device.checkin_secret_hash == sa.bindparam("hash"))
+
+
 def device_for_secret(secret: str | None) -> Device | None:
     if not secret or len(secret) > tokens.MAX_TOKEN_LENGTH:
         return None
-    return db.session.scalar(
-        sa.select(Device).where(Device.checkin_secret_hash == hash_secret(secret))
-    )
+    return db.session.scalar(_DEVICE_BY_SECRET, {"hash": hash_secret(secret)})
 
 
 def bind(*, bearer: str | None, secret: str | None, now: datetime | None = None) -> Binding:
@@ -80,8 +85,15 @@ def bind(*, bearer: str | None, secret: str | None, now: datetime | None = None)
 
 
 def accepted(binding: Binding, *, token_days: int, now: datetime | None = None) -> None:
-    """Note a request the portal accepted: the device was seen, its token stays alive."""
+    """Note a request the portal accepted: the device was seen, its token stays alive.
+
+    Written at most once per `SEEN_EVERY`: a device that checks in again and again with
+    nothing new costs no write (last check-in times are shown to the minute).
+    """
     now = now or utcnow()
-    binding.device.last_checkin_at = now
-    if binding.token is not None:
-        tokens.touch(binding.token, days=token_days, now=now)
+    device = binding.device
+    if device.last_checkin_at is None or now - device.last_checkin_at >= SEEN_EVERY:
+        device.last_checkin_at = now
+    token = binding.token
+    if token is not None and (token.last_used_at is None or now - token.last_used_at >= SEEN_EVERY):
+        tokens.touch(token, days=token_days, now=now)

@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
-from .. import access_log, audit, ratelimit
+from .. import access_log, audit, caching, ratelimit
 from ..access import external, public, role_required
 from ..enrollment import journey, profile_service
 from ..enrollment.lifecycle import IllegalTransition
@@ -229,16 +229,29 @@ def profile():
 @public
 @device_limit
 def discovery():
-    """Service discovery for account-driven enrollment (`user-identifier`, `model-family`)."""
-    try:
-        document = enroll.discover(
-            request.args.get("user-identifier"), request.args.get("model-family"), _settings()
-        )
-    except enroll.DiscoveryRefused as exc:
-        user_id = exc.user.id if exc.user is not None else None
-        db.session.rollback()
+    """Service discovery for account-driven enrollment (`user-identifier`, `model-family`).
+
+    The answer depends only on the person and the organization's settings: each process
+    keeps it `DISCOVERY_CACHE_SECONDS` (a device asks several times while enrolling).
+    """
+    identifier = request.args.get("user-identifier")
+    family = request.args.get("model-family")
+
+    def decide() -> tuple[dict | None, tuple[str, int | None] | None]:
+        try:
+            return enroll.discover(identifier, family, _settings()), None
+        except enroll.DiscoveryRefused as exc:
+            user_id = exc.user.id if exc.user is not None else None
+            db.session.rollback()
+            return None, (exc.reason, user_id)
+
+    key = ((identifier or "").strip().lower()[: enroll.MAX_IDENTIFIER + 1], family or "")
+    answers = caching.cache("discovery", "DISCOVERY_CACHE_SECONDS", 30)
+    document, refusal = answers.get_or_compute(key, decide)
+    if refusal is not None:
+        reason, user_id = refusal
         _audit_refusal(
-            exc.reason, 403, target_type="user" if user_id is not None else None, target_id=user_id
+            reason, 403, target_type="user" if user_id is not None else None, target_id=user_id
         )
         message = _("This account cannot enroll a personal device here.")
         return jsonify(code="com.apple.well-known.failed", message=message), 403

@@ -20,6 +20,10 @@ group_membership = sa.Table(
 
 class User(TimestampMixin, Base):
     __tablename__ = "user"
+    # Account-driven discovery looks people up by Managed Apple ID in any case.
+    __table_args__ = (
+        sa.Index("ix_user_managed_apple_id_lower", sa.func.lower(sa.text("managed_apple_id"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organization.id"), index=True)

@@ -154,3 +154,34 @@ def test_account_driven_iphone_on_ios_18_turns_the_page_enrolled(
     assert device.checkin(load("ios-ue-authenticate.plist", Topic=topic)).status_code == 200
     assert device.checkin(load("ios-ue-tokenupdate.plist", Topic=topic)).status_code == 200
     expect(page.get_by_text("Your iPhone is enrolled.")).to_be_visible()
+
+
+def test_live_status_polls_slowly_while_the_tab_is_hidden(page, live_server, sign_in):
+    sign_in(page, "alice@example.com")
+    polls = []
+    page.on("request", lambda r: polls.append(r.url) if "/enroll/status" in r.url else None)
+    page.goto(live_server + "/enroll?platform=ios&os=18")
+    status = page.locator("#enroll-status")
+    expect(status).to_have_attribute("hx-trigger", "every 3s, poll-now")
+    page.wait_for_timeout(3500)
+    assert polls, "the status was not polled while the tab was visible"
+
+    # The tab goes to the background: one poll every 30 s.
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    expect(status).to_have_attribute("hx-trigger", "every 30s")
+    page.wait_for_timeout(500)
+    before = len(polls)
+    page.wait_for_timeout(4000)
+    assert len(polls) == before, "polled every few seconds while hidden"
+
+    # Back in view: a poll at once, then the usual pace.
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    expect(status).to_have_attribute("hx-trigger", "every 3s, poll-now")
+    page.wait_for_timeout(1500)
+    assert len(polls) > before
