@@ -23,7 +23,9 @@ ENROLLMENT_ID = "FB833D84-50C0-41DD-99DE-F748E44FFEF5"
 
 @pytest.fixture
 def app(app_factory, mdm_pki):
-    app = app_factory(PUBLIC_BASE_URL=BASE, MDM_DECLARATIVE_STATUS=True, **mdm_pki)
+    app = app_factory(
+        PUBLIC_BASE_URL=BASE, MDM_DECLARATIVE_STATUS=True, MDM_DEVICE_FACTS=False, **mdm_pki
+    )
     with app.app_context():
         limiter.reset()
     return app
