@@ -82,7 +82,7 @@ def status():
     else:
         response = render("enrollment/_status.html", "enrollment/_status.html", **_guide(me))
     response.set_etag(etag, weak=True)
-    response.headers["Cache-Control"] = "private, no-cache"
+    # Personal: never stored (the poll's script sends the ETag back itself).
     response.vary.add("HX-Request")
     return response
 

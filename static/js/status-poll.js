@@ -6,6 +6,10 @@
  * Markup: the polling element carries data-poll-visible and data-poll-hidden, the two
  * hx-trigger values ("every 3s", "every 30s"). Fragments swapped in by htmx are adjusted
  * as they arrive.
+ *
+ * The fragment is personal, so it is never stored by the browser (Cache-Control: no-store);
+ * instead the poll sends back the ETag of the status it shows, and a "304 Not Modified"
+ * (nothing changed) leaves the page as it is.
  */
 (function () {
   "use strict";
@@ -28,6 +32,36 @@
         htmx.trigger(element, "poll-now");
       }
     });
+  });
+
+  var etags = {};
+
+  function polled(event) {
+    var element = event.detail.elt;
+    return element && element.matches && element.matches(SELECTOR);
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var etag = polled(event) && etags[event.detail.path];
+    if (etag) {
+      event.detail.headers["If-None-Match"] = etag;
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!polled(event)) {
+      return;
+    }
+    var xhr = event.detail.xhr;
+    if (xhr.status === 304) {
+      event.detail.shouldSwap = false;
+      event.detail.isError = false;
+      return;
+    }
+    var etag = xhr.getResponseHeader("ETag");
+    if (etag && event.detail.requestConfig) {
+      etags[event.detail.requestConfig.path] = etag;
+    }
   });
 
   // The page as loaded, and every fragment htmx swaps in afterwards.
