@@ -122,17 +122,20 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
                 supervised=form.supervised.data,
                 channel=form.channel.data,
             )
-            # The same device facts for each listed device enrolling again (it keeps its type).
+            # The same device facts for each listed device enrolling again (it keeps its type):
+            # one decision per enrollment type, however many devices the person lists.
+            by_type: dict = {}
             for listed in journey.listed_devices(user, form.platform.data):
-                again = enrollment.explain(
-                    user,
-                    platform=form.platform.data,
-                    os_version=form.os_version.data,
-                    supervised=form.supervised.data,
-                    channel=form.channel.data,
-                    reenrolling=listed,
-                )
-                reenroll_decisions.append((listed, again))
+                if listed.enrollment_type not in by_type:
+                    by_type[listed.enrollment_type] = enrollment.explain(
+                        user,
+                        platform=form.platform.data,
+                        os_version=form.os_version.data,
+                        supervised=form.supervised.data,
+                        channel=form.channel.data,
+                        reenrolling=listed,
+                    )
+                reenroll_decisions.append((listed, by_type[listed.enrollment_type]))
         except enrollment.EnrollmentInputError as exc:
             getattr(form, exc.field or "os_version").errors.append(str(exc))
     if decision is None:
