@@ -28,6 +28,9 @@ def test_the_bell_shows_the_missing_push_certificate(
     page.goto(live_server + "/")
     bell = page.locator("#notification-bell")
     expect(bell.locator(".badge")).not_to_have_text("0")
+    menu = page.locator(".menu-button")
+    if menu.is_visible():  # on a phone the bell is in the menu
+        menu.click()
     bell.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     item = page.locator('[data-code="push_certificate_missing"]')

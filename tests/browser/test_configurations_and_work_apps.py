@@ -185,6 +185,8 @@ def test_a_required_app_installs_itself(page, seeded, live_server, sign_in):
                 "PushMagic": "00000000-0000-0000-0000-00000000AA03",
             },
             datetime.now(UTC),
+            secret_key="test-secret-key",
+            ask_facts=False,
         )
         db.session.commit()
         phone_id = phone.id
