@@ -413,8 +413,10 @@ class _Devices:
             roll = rng.random()
             if roll < 0.05:
                 status = DeviceStatus.INVITED
-            elif roll < 0.09:
+            elif roll < 0.075:
                 status = DeviceStatus.PROFILE_DOWNLOADED
+            elif roll < 0.09:
+                status = DeviceStatus.EXPIRED  # a profile downloaded and never installed
             elif roll < 0.11:
                 status = DeviceStatus.AUTHENTICATED
             elif roll < 0.19:
