@@ -6,9 +6,10 @@
    (benchmarks/outbox.py);
 3. the Slack ack latency (benchmarks/slack_ack.py);
 4. a bulk lock of 1,000 devices and the worker's pushes (benchmarks/bulk_push.py);
-5. how fast expanding or deeply nested device plists are refused (benchmarks/plist_bounds.py).
+5. how fast expanding or deeply nested device plists are refused (benchmarks/plist_bounds.py);
+6. the rollout dashboard and stuck list at 20,000 people (benchmarks/rollout.py).
 
-`--only web|outbox|slack|pushes|plists` runs one part; `python -m benchmarks.outbox` keeps
+`--only web|outbox|slack|pushes|plists|rollout` runs one part; `python -m benchmarks.outbox` keeps
 its own options.
 Exit status 0 when every goal is met.
 """
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
-from . import bulk_push, outbox, plist_bounds, slack_ack, web
+from . import bulk_push, outbox, plist_bounds, rollout, slack_ack, web
 
 OUTBOX_COUNT = 3_000
 
@@ -53,7 +54,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--only", choices=("web", "outbox", "slack", "pushes", "plists"))
+    parser.add_argument("--only", choices=("web", "outbox", "slack", "pushes", "plists", "rollout"))
     args = parser.parse_args(argv)
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -111,6 +112,23 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001
             traceback.print_exc()
             goals.append(web.Goal(name, None, 1000, "ms", at_most=True, note=repr(exc)))
+
+    if args.only in (None, "rollout"):
+        name = "rollout pages, 20,000 people, PostgreSQL"
+        # Its own database: the benchmark empties it and seeds its own organization.
+        base = make_url(os.environ.get("BENCH_DATABASE_URL", web.PG_DEFAULT))
+        pg_url = base.set(database=f"{base.database}_rollout").render_as_string(False)
+        try:
+            if web._postgres_ready(pg_url):
+                for page, median in rollout.measure(pg_url):
+                    goals.append(
+                        web.Goal(f"{page}, median", median, rollout.GOAL_MS, "ms", at_most=True)
+                    )
+            else:
+                goals.append(web.Goal(name, None, rollout.GOAL_MS, "ms", True, "no PostgreSQL"))
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            goals.append(web.Goal(name, None, rollout.GOAL_MS, "ms", at_most=True, note=repr(exc)))
 
     print(f"\n== Summary: {stamp}, {machine}")
     if generator:
