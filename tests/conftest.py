@@ -66,6 +66,9 @@ def make_app(url: str, instance: Path, **overrides):
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Said every time: the limiter is one object, and an app that turned it off (the fuzz
+        # suite) would otherwise leave it off for the apps of later tests.
+        "RATELIMIT_ENABLED": True,
         "SERVER_NAME": None,
         # Off unless a test is about it: it adds a command to every User Enrollment.
         "MDM_DECLARATIVE_STATUS": False,
