@@ -109,9 +109,15 @@ def test_make_run_serves_sends_mail_through_the_worker_and_stops_on_ctrl_c(tmp_p
             time.sleep(0.2)
         assert found, f"no .eml within 10 s:\n{log.read_text()}"
         # The worker's counts reach the web's /metrics (one multiprocess directory).
-        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        # The worker may deliver the mail before its first round of periodic jobs ends: wait
+        # for that round rather than read the counters once.
+        expired_job = 'portal_worker_job_runs_total{job="expire_enrollments",outcome="ok"}'
+        metrics = ""
+        while time.monotonic() - asked < 40 and expired_job not in metrics:
+            metrics = httpx.get(f"{base}/metrics", timeout=10).text
+            time.sleep(0.5)
         assert 'portal_outbox_delivered_total{result="sent"}' in metrics, metrics
-        assert 'portal_worker_job_runs_total{job="expire_enrollments",outcome="ok"}' in metrics
+        assert expired_job in metrics, f"{metrics}\n{log.read_text()}"
         # Ctrl-C in the terminal: SIGINT to the whole foreground process group.
         os.killpg(pgid, signal.SIGINT)
         process.wait(30)
@@ -124,3 +130,5 @@ def test_make_run_serves_sends_mail_through_the_worker_and_stops_on_ctrl_c(tmp_p
     finally:
         if group_alive(pgid):
             os.killpg(pgid, signal.SIGKILL)
+        if process.poll() is None:
+            process.wait(10)  # reap make, so no process is left for a later test to trip on
