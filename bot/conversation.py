@@ -116,7 +116,7 @@ def _send(person, req: Requester, action: str) -> tuple[services.SentInvitation 
         sent = services.send_invitation(person, actor=req.user)
     except services.ResendLimitReached as exc:
         idempotency.release(key)
-        time = f"{exc.next_possible_at:%H:%M}"
+        time = blocks.when(exc.next_possible_at, lang, time_only=True)
         return None, Outcome(text_reply(t("error.rate_limited", lang, who=who, time=time)))
     except services.CannotInvite:
         idempotency.release(key)
