@@ -20,6 +20,7 @@ from .services import SentInvitation, StatusReport
 RESEND_ACTION = "resend_invitation"
 SEND_LINK_ACTION = "send_my_link"
 OPEN_PORTAL_ACTION = "open_portal"
+HANDLED_ACTION = "mark_handled"
 
 SECTION_MAX = 2900  # Slack allows 3,000 characters in a section's text
 HEADER_MAX = 150
@@ -191,6 +192,17 @@ def send_link_button(lang: str) -> dict:
         "action_id": SEND_LINK_ACTION,
         "text": _plain(t("button.send_link", lang), 75),
         "value": "self",
+        "style": "primary",
+    }
+
+
+def handled_button(notification_id: int, lang: str) -> dict:
+    """ "Mark as handled" on a request in the helpdesk channel."""
+    return {
+        "type": "button",
+        "action_id": HANDLED_ACTION,
+        "text": _plain(t("helpdesk.handled", lang), 75),
+        "value": str(notification_id),
         "style": "primary",
     }
 

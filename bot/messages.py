@@ -247,6 +247,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         ":warning: Something needs a person ({reason}) for {who}",
         ":warning: Une intervention est nécessaire ({reason}) pour {who}",
     ),
+    "helpdesk.personal_device_request": (
+        ":iphone: {who} says their {device} is a personal device and asks for User Enrollment "
+        "instead of Device Enrollment.",
+        ":iphone: {who} indique que son {device} est un appareil personnel et demande "
+        "l’Inscription des utilisateurs au lieu de l’Inscription de l’appareil.",
+    ),
+    "helpdesk.note": ("Their message: “{note}”", "Son message : « {note} »"),
+    "helpdesk.handled": ("Mark as handled", "Marquer comme traitée"),
+    "helpdesk.handled_by": (
+        ":white_check_mark: Handled by {name}.",
+        ":white_check_mark: Traitée par {name}.",
+    ),
+    "handled.done": (
+        "Done: the request of {who} is marked as handled.",
+        "C’est fait : la demande de {who} est marquée comme traitée.",
+    ),
+    "handled.gone": (
+        "That request was already handled, or no longer exists.",
+        "Cette demande a déjà été traitée, ou n’existe plus.",
+    ),
+    "handled.refused": (
+        "Sorry, only the IT helpdesk can mark a request as handled.",
+        "Désolé, seul le support informatique peut marquer une demande comme traitée.",
+    ),
     "helpdesk.someone": ("an unknown person", "une personne inconnue"),
     "helpdesk.open": ("Open in the portal", "Ouvrir dans le portail"),
     "device.generic": ("device", "appareil"),

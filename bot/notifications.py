@@ -21,14 +21,17 @@ from slack_sdk.errors import SlackApiError
 
 from portal.devices import capabilities
 from portal.enrollment.guide import DEVICE_NAMES
+from portal.enrollment.journey import PERSONAL_DEVICE_REQUEST
 from portal.extensions import db
-from portal.models import Organization, SlackNotification, User, utcnow
+from portal.models import SlackNotification, User, utcnow
 
+from . import services
 from .blocks import (
     Reply,
     actions,
     context,
     escape,
+    handled_button,
     header,
     link_button,
     portal_button,
@@ -43,15 +46,6 @@ log = logging.getLogger("bot")
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 BACKOFF = timedelta(minutes=1)
-
-
-def _company(user: User | None) -> str:
-    org = db.session.get(Organization, user.org_id) if user is not None else None
-    return org.name if org is not None else current_app.config.get("ORG_NAME", "")
-
-
-def _portal(path: str) -> str:
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
 def _device_word(details: dict, lang: str) -> str:
@@ -69,13 +63,13 @@ def enrolled_reply(user: User, details: dict, lang: str) -> Reply:
         )
         can = [str(c.text) for c in rows if c.can]
         cannot = [str(c.text) for c in rows if not c.can]
-    intro = t("enrolled.intro", lang, device=device, company=escape(_company(user)))
+    intro = t("enrolled.intro", lang, device=device, company=escape(services.company_name(user)))
     blocks = [
         header(t("enrolled.title", lang, device=device)),
         section(intro),
         section(t("enrolled.can", lang) + "\n" + "\n".join(f"• {c}" for c in can)),
         section(t("enrolled.cannot", lang) + "\n" + "\n".join(f"• {c}" for c in cannot)),
-        actions(portal_button(lang, _portal("/devices"))),
+        actions(portal_button(lang, services.portal_url("/devices"))),
     ]
     return Reply(t("enrolled.title", lang, device=device) + ". " + intro, blocks)
 
@@ -86,14 +80,14 @@ def admin_action_reply(user: User, details: dict, lang: str) -> Reply:
     blocks = [
         section(message),
         context(t("admin.question", lang)),
-        actions(portal_button(lang, _portal("/devices"))),
+        actions(portal_button(lang, services.portal_url("/devices"))),
     ]
     return Reply(message, blocks)
 
 
 def reminder_reply(user: User, details: dict, lang: str) -> Reply:
-    link = details.get("link") or _portal("/enroll")
-    message = t("reminder.text", lang, company=escape(_company(user)), link=link)
+    link = details.get("link") or services.portal_url("/enroll")
+    message = t("reminder.text", lang, company=escape(services.company_name(user)), link=link)
     button = link_button(t("button.enroll", lang), link, style="primary")
     return Reply(message, [section(message), actions(button)])
 
@@ -102,19 +96,27 @@ def helpdesk_reply(row: SlackNotification, lang: str = "en") -> Reply:
     details = row.details or {}
     user = db.session.get(User, details["user_id"]) if details.get("user_id") else None
     name = (user.display_name or user.email) if user is not None else ""
-    who = (
-        f"{escape(name)} ({escape(user.email)})"
-        if user is not None
-        else t("helpdesk.someone", lang)
-    )
+    who = f"{escape(name)} ({escape(user.email)})" if user is not None else ""
     reason = escape(str(details.get("reason") or details.get("code") or ""))
-    message = t("helpdesk." + row.kind, lang, who=who, reason=reason)
+    message = t(
+        "helpdesk." + row.kind,
+        lang,
+        who=who or t("helpdesk.someone", lang),
+        reason=reason,
+        device=_device_word(details, lang),
+    )
     blocks = [section(message)]
     if details.get("detail"):
         blocks.append(context(escape(str(details["detail"]))))
+    if details.get("note"):
+        blocks.append(context(t("helpdesk.note", lang, note=escape(str(details["note"])))))
     if user is not None:
-        open_page = link_button(t("helpdesk.open", lang), _portal(f"/admin/users/{user.id}"))
-        blocks.append(actions(open_page, resend_button(user.id, name, lang, style=None)))
+        open_page = link_button(t("helpdesk.open", lang), services.admin_user_url(user.id))
+        if row.kind == PERSONAL_DEVICE_REQUEST:
+            act = handled_button(details["notification_id"], lang)
+        else:
+            act = resend_button(user.id, name, lang, style=None)
+        blocks.append(actions(open_page, act))
     return Reply(message, blocks)
 
 
