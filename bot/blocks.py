@@ -8,7 +8,7 @@ handles them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import force_locale, format_datetime
 
@@ -20,6 +20,7 @@ from .services import SentInvitation, StatusReport
 RESEND_ACTION = "resend_invitation"
 SEND_LINK_ACTION = "send_my_link"
 OPEN_PORTAL_ACTION = "open_portal"
+HANDLED_ACTION = "mark_handled"
 
 SECTION_MAX = 2900  # Slack allows 3,000 characters in a section's text
 HEADER_MAX = 150
@@ -63,11 +64,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def when(moment: datetime, lang: str) -> str:
-    """A date Slack shows in the reader's own time zone, with a UTC fallback."""
+def when(moment: datetime, lang: str, *, time_only: bool = False) -> str:
+    """A date (or only the time) Slack shows in the reader's own time zone, with a UTC
+    fallback for the clients that cannot."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     with force_locale(lang):
-        fallback = format_datetime(moment, "d MMM y, HH:mm") + " UTC"
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+        fallback = format_datetime(moment, "HH:mm" if time_only else "d MMM y, HH:mm") + " UTC"
+    token = "{time}" if time_only else "{date_short_pretty} {time}"
+    return f"<!date^{int(moment.timestamp())}^{token}|{fallback}>"
 
 
 def text_reply(text: str) -> Reply:
@@ -163,20 +167,23 @@ def status_sections(report: StatusReport, lang: str) -> list[dict]:
     ]
 
 
-def resend_button(report: StatusReport, lang: str) -> dict:
-    return {
+def resend_button(user_id: int, name: str, lang: str, *, style: str | None = "primary") -> dict:
+    """ "Resend invitation" to the person `user_id`, confirmed first (the old link stops)."""
+    button = {
         "type": "button",
         "action_id": RESEND_ACTION,
         "text": _plain(t("button.resend", lang), 75),
-        "value": str(report.user_id),
-        "style": "primary",
+        "value": str(user_id),
         "confirm": {
             "title": _plain(t("confirm.title", lang), 100),
-            "text": {"type": "mrkdwn", "text": t("confirm.text", lang, name=escape(report.name))},
+            "text": {"type": "mrkdwn", "text": t("confirm.text", lang, name=escape(name))},
             "confirm": _plain(t("confirm.yes", lang), 30),
             "deny": _plain(t("confirm.no", lang), 30),
         },
     }
+    if style:
+        button["style"] = style
+    return button
 
 
 def send_link_button(lang: str) -> dict:
@@ -189,27 +196,53 @@ def send_link_button(lang: str) -> dict:
     }
 
 
-def portal_button(lang: str, url: str) -> dict:
+def handled_button(notification_id: int, lang: str) -> dict:
+    """ "Mark as handled" on a request in the helpdesk channel."""
     return {
         "type": "button",
+        "action_id": HANDLED_ACTION,
+        "text": _plain(t("helpdesk.handled", lang), 75),
+        "value": str(notification_id),
+        "style": "primary",
+    }
+
+
+def link_button(label: str, url: str, *, style: str | None = None) -> dict:
+    """A button that opens `url` in the browser (Slack still sends its click: acked)."""
+    button = {
+        "type": "button",
         "action_id": OPEN_PORTAL_ACTION,
-        "text": _plain(t("button.open_portal", lang), 75),
+        "text": _plain(label, 75),
         "url": url,
     }
+    if style:
+        button["style"] = style
+    return button
+
+
+def portal_button(lang: str, url: str) -> dict:
+    return link_button(t("button.open_portal", lang), url)
+
+
+def actions(*buttons: dict) -> dict:
+    return {"type": "actions", "elements": list(buttons)}
 
 
 def status_reply(report: StatusReport, lang: str, *, own: bool, portal_link: str) -> Reply:
     """Someone's status; about another person, with the helpdesk's "Resend" button."""
     name = escape(report.name)
     title = t("status.title_own", lang) if own else t("status.title_other", lang, name=name)
-    buttons = [send_link_button(lang)] if own else [resend_button(report, lang)]
+    if own:
+        buttons = [send_link_button(lang)]
+    else:
+        buttons = [resend_button(report.user_id, report.name, lang)]
     buttons.append(portal_button(lang, portal_link))
     blocks = [
         header(title),
         *status_sections(report, lang),
-        {"type": "actions", "elements": buttons},
+        actions(*buttons),
     ]
-    text = f"{title}: {report.decision.summary(lang)}"
+    text = t("labelled", lang, label=title, value=report.decision.summary(lang))
     return Reply(text, blocks)
 
 
@@ -224,7 +257,7 @@ def link_reply(sent: SentInvitation, lang: str, *, qr_url: str) -> Reply:
         section(body),
         context(t("link.qr", lang, url=qr_url)),
     ]
-    return Reply(f"{t('link.title', lang)}: {escape(sent.link)}", blocks)
+    return Reply(t("labelled", lang, label=t("link.title", lang), value=escape(sent.link)), blocks)
 
 
 # -- App Home --------------------------------------------------------------------------------
@@ -250,7 +283,7 @@ def home_view(
         buttons = [send_link_button(lang)]
         if portal_link:
             buttons.append(portal_button(lang, portal_link))
-        blocks.append({"type": "actions", "elements": buttons})
+        blocks.append(actions(*buttons))
         if helpdesk:
             blocks.append(context(t("home.helpdesk", lang)))
     return {"type": "home", "blocks": blocks[:100]}

@@ -25,6 +25,8 @@ class Outcome:
     reply: Reply | None = None
     # Posted in the requester's direct messages with the app (their enrollment link).
     dm: Reply | None = None
+    # Replaces the message whose button was clicked (a request marked handled).
+    replace: Reply | None = None
 
 
 def _cooldown() -> int:
@@ -116,7 +118,7 @@ def _send(person, req: Requester, action: str) -> tuple[services.SentInvitation 
         sent = services.send_invitation(person, actor=req.user)
     except services.ResendLimitReached as exc:
         idempotency.release(key)
-        time = f"{exc.next_possible_at:%H:%M}"
+        time = blocks.when(exc.next_possible_at, lang, time_only=True)
         return None, Outcome(text_reply(t("error.rate_limited", lang, who=who, time=time)))
     except services.CannotInvite:
         idempotency.release(key)
@@ -203,3 +205,30 @@ def resend_button(person_id: str, req: Requester) -> Outcome:
 
 def send_link_button(req: Requester) -> Outcome:
     return account_problem(req) or own_link(req)
+
+
+def handled_button(notification_id: str, req: Requester, original: list[dict]) -> Outcome:
+    """The helpdesk's "Mark as handled" on a personal-device request (role checked here);
+    the channel's message then says who handled it, without its buttons."""
+    problem = account_problem(req)
+    if problem is not None:
+        return problem
+    if not services.is_helpdesk(req.user):
+        services.record_refusal(
+            req.user,
+            reason="not_helpdesk",
+            asked="mark_handled",
+            slack_user_id=req.slack_user_id,
+            about=f"notification #{notification_id}"[:200],
+        )
+        return Outcome(text_reply(t("handled.refused", req.lang)))
+    person = services.mark_handled(notification_id, actor=req.user)
+    if person is None:
+        return Outcome(text_reply(t("handled.gone", req.lang)))
+    who = blocks.escape(f"{person.display_name or person.email} ({person.email})")
+    by = blocks.escape(req.user.display_name or req.user.email)
+    kept = [block for block in original if block.get("type") != "actions"]
+    # The channel's message stays in the channel's language (English, as it was posted).
+    handled = blocks.context(t("helpdesk.handled_by", "en", name=by))
+    replace = Reply(t("helpdesk.handled_by", "en", name=by), [*kept, handled])
+    return Outcome(text_reply(t("handled.done", req.lang, who=who)), replace=replace)

@@ -20,12 +20,26 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from portal.devices import capabilities
+from portal.enrollment.guide import DEVICE_NAMES
+from portal.enrollment.journey import PERSONAL_DEVICE_REQUEST
 from portal.extensions import db
-from portal.models import Organization, SlackNotification, User, utcnow
+from portal.models import SlackNotification, User, utcnow
 
-from .blocks import RESEND_ACTION, Reply, _plain, context, escape, header, portal_button, section
+from . import services
+from .blocks import (
+    Reply,
+    actions,
+    context,
+    escape,
+    handled_button,
+    header,
+    link_button,
+    portal_button,
+    resend_button,
+    section,
+)
 from .identity import NOT_FOUND_ERRORS
-from .messages import lang_of
+from .messages import lang_of, t
 
 log = logging.getLogger("bot")
 
@@ -33,78 +47,9 @@ MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 BACKOFF = timedelta(minutes=1)
 
-PLATFORM_NAMES = {"ios": "iPhone", "ipados": "iPad", "macos": "Mac"}
-
-TEXTS: dict[str, tuple[str, str]] = {
-    "enrolled.title": ("Your {device} is enrolled", "Votre {device} est inscrit"),
-    "enrolled.intro": (
-        "Your {device} is now enrolled with {company}. Here is what your company can and "
-        "cannot see and do on it:",
-        "Votre {device} est maintenant inscrit auprès de {company}. Voici ce que votre "
-        "entreprise peut et ne peut pas voir ni faire dessus :",
-    ),
-    "enrolled.can": ("*Your company can:*", "*Votre entreprise peut :*"),
-    "enrolled.cannot": ("*Your company cannot:*", "*Votre entreprise ne peut pas :*"),
-    "admin.lock": (
-        "Your IT team locked your {device}. Unlock it with your passcode.",
-        "Votre équipe informatique a verrouillé votre {device}. Déverrouillez-le avec votre code.",
-    ),
-    "admin.remove_work_data": (
-        "Your IT team removed the work apps and data from your {device}. Your personal data "
-        "was not touched.",
-        "Votre équipe informatique a retiré les apps et données professionnelles de votre "
-        "{device}. Vos données personnelles n'ont pas été touchées.",
-    ),
-    "admin.wipe": (
-        "Your IT team erased your {device}.",
-        "Votre équipe informatique a effacé votre {device}.",
-    ),
-    "admin.question": (
-        "Questions? Ask your IT helpdesk.",
-        "Des questions ? Adressez-vous à votre support informatique.",
-    ),
-    "reminder.text": (
-        "Reminder: your device is not enrolled with {company} yet. Open your enrollment page "
-        "on the iPhone, iPad or Mac you want to use for work: {link}",
-        "Rappel : votre appareil n'est pas encore inscrit auprès de {company}. Ouvrez votre "
-        "page d'inscription sur l'iPhone, l'iPad ou le Mac que vous voulez utiliser pour le "
-        "travail : {link}",
-    ),
-    "button.enroll": ("Open my enrollment page", "Ouvrir ma page d'inscription"),
-    "helpdesk.enrollment_refused": (
-        ":warning: An enrollment was refused for {who}: {reason}",
-        ":warning: Une inscription a été refusée pour {who} : {reason}",
-    ),
-    "helpdesk.licence_failed": (
-        ":warning: An app licence could not be assigned to {who}: {reason}",
-        ":warning: Une licence d'app n'a pas pu être attribuée à {who} : {reason}",
-    ),
-    "helpdesk.admin_notification": (
-        ":warning: Something needs a person ({reason}) for {who}",
-        ":warning: Une intervention est nécessaire ({reason}) pour {who}",
-    ),
-    "helpdesk.someone": ("an unknown person", "une personne inconnue"),
-    "helpdesk.open": ("Open in the portal", "Ouvrir dans le portail"),
-    "helpdesk.resend": ("Resend invitation", "Renvoyer l'invitation"),
-}
-
-
-def text(key: str, lang: str, **values) -> str:
-    english, french = TEXTS[key]
-    return (french if lang == "fr" else english).format(**values)
-
-
-def _company(user: User | None) -> str:
-    org = db.session.get(Organization, user.org_id) if user is not None else None
-    return org.name if org is not None else current_app.config.get("ORG_NAME", "")
-
-
-def _portal(path: str) -> str:
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
-
 
 def _device_word(details: dict, lang: str) -> str:
-    return PLATFORM_NAMES.get(details.get("platform", ""), "appareil" if lang == "fr" else "device")
+    return DEVICE_NAMES.get(details.get("platform", "")) or t("device.generic", lang)
 
 
 # -- composing -------------------------------------------------------------------------------
@@ -118,74 +63,60 @@ def enrolled_reply(user: User, details: dict, lang: str) -> Reply:
         )
         can = [str(c.text) for c in rows if c.can]
         cannot = [str(c.text) for c in rows if not c.can]
-    intro = text("enrolled.intro", lang, device=device, company=escape(_company(user)))
+    intro = t("enrolled.intro", lang, device=device, company=escape(services.company_name(user)))
     blocks = [
-        header(text("enrolled.title", lang, device=device)),
+        header(t("enrolled.title", lang, device=device)),
         section(intro),
-        section(text("enrolled.can", lang) + "\n" + "\n".join(f"• {c}" for c in can)),
-        section(text("enrolled.cannot", lang) + "\n" + "\n".join(f"• {c}" for c in cannot)),
-        {"type": "actions", "elements": [portal_button(lang, _portal("/devices"))]},
+        section(t("enrolled.can", lang) + "\n" + "\n".join(f"• {c}" for c in can)),
+        section(t("enrolled.cannot", lang) + "\n" + "\n".join(f"• {c}" for c in cannot)),
+        actions(portal_button(lang, services.portal_url("/devices"))),
     ]
-    return Reply(text("enrolled.title", lang, device=device) + ". " + intro, blocks)
+    return Reply(t("enrolled.title", lang, device=device) + ". " + intro, blocks)
 
 
 def admin_action_reply(user: User, details: dict, lang: str) -> Reply:
     device = _device_word(details, lang)
-    message = text("admin." + details.get("action", "lock"), lang, device=device)
+    message = t("admin." + details.get("action", "lock"), lang, device=device)
     blocks = [
         section(message),
-        context(text("admin.question", lang)),
-        {"type": "actions", "elements": [portal_button(lang, _portal("/devices"))]},
+        context(t("admin.question", lang)),
+        actions(portal_button(lang, services.portal_url("/devices"))),
     ]
     return Reply(message, blocks)
 
 
 def reminder_reply(user: User, details: dict, lang: str) -> Reply:
-    link = details.get("link") or _portal("/enroll")
-    message = text("reminder.text", lang, company=escape(_company(user)), link=link)
-    button = {
-        "type": "button",
-        "action_id": "open_portal",
-        "text": _plain(text("button.enroll", lang), 75),
-        "url": link,
-        "style": "primary",
-    }
-    return Reply(message, [section(message), {"type": "actions", "elements": [button]}])
+    link = details.get("link") or services.portal_url("/enroll")
+    message = t("reminder.text", lang, company=escape(services.company_name(user)), link=link)
+    button = link_button(t("button.enroll", lang), link, style="primary")
+    return Reply(message, [section(message), actions(button)])
 
 
 def helpdesk_reply(row: SlackNotification, lang: str = "en") -> Reply:
     details = row.details or {}
     user = db.session.get(User, details["user_id"]) if details.get("user_id") else None
-    who = (
-        f"{escape(user.display_name or user.email)} ({escape(user.email)})"
-        if user is not None
-        else text("helpdesk.someone", lang)
-    )
+    name = (user.display_name or user.email) if user is not None else ""
+    who = f"{escape(name)} ({escape(user.email)})" if user is not None else ""
     reason = escape(str(details.get("reason") or details.get("code") or ""))
-    message = text("helpdesk." + row.kind, lang, who=who, reason=reason)
-    buttons = []
-    if user is not None:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": "open_portal",
-                "text": _plain(text("helpdesk.open", lang), 75),
-                "url": _portal(f"/admin/users/{user.id}"),
-            }
-        )
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": RESEND_ACTION,
-                "text": _plain(text("helpdesk.resend", lang), 75),
-                "value": str(user.id),
-            }
-        )
+    message = t(
+        "helpdesk." + row.kind,
+        lang,
+        who=who or t("helpdesk.someone", lang),
+        reason=reason,
+        device=_device_word(details, lang),
+    )
     blocks = [section(message)]
     if details.get("detail"):
         blocks.append(context(escape(str(details["detail"]))))
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
+    if details.get("note"):
+        blocks.append(context(t("helpdesk.note", lang, note=escape(str(details["note"])))))
+    if user is not None:
+        open_page = link_button(t("helpdesk.open", lang), services.admin_user_url(user.id))
+        if row.kind == PERSONAL_DEVICE_REQUEST:
+            act = handled_button(details["notification_id"], lang)
+        else:
+            act = resend_button(user.id, name, lang, style=None)
+        blocks.append(actions(open_page, act))
     return Reply(message, blocks)
 
 

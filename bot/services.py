@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import audit
-from portal.enrollment import policy
+from portal.enrollment import journey, policy
 from portal.enrollment import service as enrollment
 from portal.extensions import db
 from portal.invitations import service as invitations
@@ -225,6 +225,26 @@ def send_invitation(user: User, *, actor: User) -> SentInvitation:
         db.session.rollback()
         raise
     return sent
+
+
+# -- helpdesk requests -----------------------------------------------------------------------
+
+
+def mark_handled(notification_id: object, *, actor: User) -> User | None:
+    """Mark a "This is my personal phone" request handled from Slack (audited); the person
+    who asked, or None when there is no such open request."""
+    try:
+        notification = journey.resolve_personal_request(
+            int(str(notification_id)), actor=actor, channel="slack"
+        )
+    except ValueError:
+        return None
+    if notification is None:
+        db.session.rollback()
+        return None
+    person = db.session.get(User, notification.user_id) if notification.user_id else None
+    db.session.commit()
+    return person
 
 
 # -- audit -----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "device.renamed": _l("Device renamed"),
     "enrollment.cancelled": _l("Unfinished enrollment cancelled"),
     "enrollment.personal_device_requested": _l("Asked for User Enrollment of a personal device"),
+    "enrollment.personal_device_handled": _l("Handled a request about a personal device"),
     "group.created": _l("Group created"),
     "group.deleted": _l("Group deleted"),
     "group.imported": _l("Group imported"),

@@ -91,37 +91,51 @@ def test_the_glossary_is_read():
     assert any(english.pattern.startswith("^Expired") for english, *_ in rows)
 
 
-def test_every_translation_uses_the_glossarys_words():
+def glossary_problems(pairs) -> list[tuple[str, str, str]]:
+    """(English, French) pairs whose French does not use the glossary's word for a term."""
+    pairs = list(pairs)
     wrong = []
     for english, french, avoid, why in glossary():
-        for msgid, form in _pairs():
+        for msgid, form in pairs:
             if not english.search(msgid):
                 continue
             if french is not None and not french.search(form):
                 wrong.append((msgid, form, f"should say {french.pattern}: {why}"))
             if avoid is not None and avoid.search(form):
                 wrong.append((msgid, form, f"should not say {avoid.pattern}: {why}"))
-    assert wrong == []
+    return wrong
+
+
+def test_every_translation_uses_the_glossarys_words():
+    assert glossary_problems(_pairs()) == []
+
+
+# URLs, placeholders (gettext's and str.format's), times and Slack's emoji codes are not prose.
+NOT_PROSE = re.compile(r"https?://\S+|%\(\w+\)[sd]|\{\w+\}|\d+:\d+|:[a-z_]+:")
+
+
+def typography_problems(pairs) -> list[tuple[str, str, str]]:
+    wrong = []
+    for key, form in pairs:
+        prose = NOT_PROSE.sub("", form)
+        for pattern, problem in TYPOGRAPHY:
+            if pattern.search(prose):
+                wrong.append((key, form, problem))
+    return wrong
 
 
 def test_french_typography():
-    wrong = []
-    for msgid, form in _pairs():
-        # URLs, placeholders and times are not prose.
-        prose = re.sub(r"https?://\S+|%\(\w+\)[sd]|\d+:\d+", "", form)
-        for pattern, problem in TYPOGRAPHY:
-            if pattern.search(prose):
-                wrong.append((msgid, form, problem))
-    assert wrong == []
+    assert typography_problems(_pairs()) == []
 
 
 def test_the_policys_french_texts_follow_the_same_typography():
     from portal.enrollment.policy_messages import MESSAGES
 
-    wrong = []
-    for code, (_english, french) in MESSAGES.items():
-        prose = re.sub(r"\{\w+\}", "", french)
-        for pattern, problem in TYPOGRAPHY:
-            if pattern.search(prose):
-                wrong.append((code, french, problem))
-    assert wrong == []
+    assert typography_problems((code, french) for code, (_en, french) in MESSAGES.items()) == []
+
+
+def test_the_slack_assistants_french_follows_the_typography_and_the_glossary():
+    from bot.messages import MESSAGES
+
+    assert typography_problems((key, french) for key, (_en, french) in MESSAGES.items()) == []
+    assert glossary_problems(MESSAGES.values()) == []

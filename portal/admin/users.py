@@ -16,7 +16,6 @@ from werkzeug.datastructures import MultiDict
 from ..access import role_required
 from ..apps import licences
 from ..directory import service as directory
-from ..enrollment import journey
 from ..enrollment import service as enrollment
 from ..extensions import db
 from ..htmx import render
@@ -115,27 +114,14 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
     reenroll_decisions: list = []
     if form.validate():
         try:
-            decision = enrollment.explain(
+            found = enrollment.preview(
                 user,
                 platform=form.platform.data,
                 os_version=form.os_version.data,
                 supervised=form.supervised.data,
                 channel=form.channel.data,
             )
-            # The same device facts for each listed device enrolling again (it keeps its type):
-            # one decision per enrollment type, however many devices the person lists.
-            by_type: dict = {}
-            for listed in journey.listed_devices(user, form.platform.data):
-                if listed.enrollment_type not in by_type:
-                    by_type[listed.enrollment_type] = enrollment.explain(
-                        user,
-                        platform=form.platform.data,
-                        os_version=form.os_version.data,
-                        supervised=form.supervised.data,
-                        channel=form.channel.data,
-                        reenrolling=listed,
-                    )
-                reenroll_decisions.append((listed, by_type[listed.enrollment_type]))
+            decision, reenroll_decisions = found.new_device, found.reenrolling
         except enrollment.EnrollmentInputError as exc:
             getattr(form, exc.field or "os_version").errors.append(str(exc))
     if decision is None:

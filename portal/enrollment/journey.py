@@ -23,6 +23,7 @@ from .. import audit
 from ..domain import DomainError
 from ..extensions import db
 from ..models import AdminNotification, Device, DeviceStatus, Platform, User, utcnow
+from ..rollout import notify
 from . import lifecycle
 
 PERSONAL_DEVICE_REQUEST = "personal_device_request"
@@ -156,7 +157,9 @@ def request_personal_review(
     """The person says the device is personal while they would get Device Enrollment.
 
     Admins get a notification (one open request per person and platform: asking again
-    updates it) and an audit event. The caller commits.
+    updates it) and an audit event; the helpdesk's Slack channel, when there is one, a
+    message with buttons to open the person's page and to mark the request handled. The
+    caller commits.
     """
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
@@ -187,6 +190,37 @@ def request_personal_review(
         after={"platform": platform, "note": note},
     )
     db.session.flush()
+    notify.queue_helpdesk(
+        PERSONAL_DEVICE_REQUEST,
+        {"notification_id": notification.id, "platform": platform, "note": note},
+        user_id=user.id,
+    )
+    return notification
+
+
+def resolve_personal_request(
+    notification_id: int, *, actor: User, channel: str = "web"
+) -> AdminNotification | None:
+    """Mark a "This is my personal phone" request handled; None when there is no such open
+    request (already handled, or not one). The caller commits."""
+    notification = db.session.get(AdminNotification, notification_id)
+    if (
+        notification is None
+        or notification.code != PERSONAL_DEVICE_REQUEST
+        or notification.resolved_at is not None
+    ):
+        return None
+    notification.resolved_at = utcnow()
+    notification.resolved_by_id = actor.id
+    notification.resolution = "resolved"
+    person = db.session.get(User, notification.user_id) if notification.user_id else None
+    audit.record(
+        actor,
+        "enrollment.personal_device_handled",
+        channel=channel,
+        target=person,
+        after={"notification_id": notification.id, **(notification.details or {})},
+    )
     return notification
 
 

@@ -25,7 +25,7 @@ from ..models import (
     group_membership,
     setting_assignment,
 )
-from . import policy
+from . import journey, policy
 
 MAX_VERSION_LENGTH = 32
 PLATFORMS = tuple(p.value for p in policy.Platform)
@@ -232,6 +232,47 @@ def explain(
         )
         db.session.flush()
     return decision
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a person would get on one device: as a new device, and as each of their listed
+    devices enrolling again."""
+
+    new_device: policy.Decision
+    reenrolling: list[tuple[Device, policy.Decision]]
+
+
+def preview(
+    user: User,
+    *,
+    platform: str,
+    os_version: str | policy.Version,
+    supervised: bool = False,
+    channel: str = "web",
+) -> Preview:
+    """Both cases of the helpdesk's decision preview; nothing is recorded.
+
+    The same device facts for each listed device enrolling again (it keeps its type): one
+    decision per enrollment type, however many devices the person lists.
+
+    :raise InvalidPlatform, InvalidOsVersion, InvalidChannel: like `explain`.
+    """
+    facts = {
+        "platform": platform,
+        "os_version": os_version,
+        "supervised": supervised,
+        "channel": channel,
+    }
+    new_device = explain(user, **facts)
+    by_type: dict[str, policy.Decision] = {}
+    reenrolling = []
+    for listed in journey.listed_devices(user, platform):
+        kind = str(listed.enrollment_type)
+        if kind not in by_type:
+            by_type[kind] = explain(user, **facts, reenrolling=listed)
+        reenrolling.append((listed, by_type[kind]))
+    return Preview(new_device, reenrolling)
 
 
 def reenrolled_type(user: User, platform: str, device: Device | None) -> EnrollmentType | None:

@@ -1,9 +1,11 @@
-"""The invitation e-mail: text and HTML parts in the invitee's language, with a QR code."""
+"""E-mails to one person (the invitation, the rollout's reminders): text and HTML parts in
+their language, from the organization; the invitation with its QR code."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -73,31 +75,87 @@ def invitation_kind(user: User) -> str:
         return "unknown"
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """Who an e-mail to one person is from, in which language, and its unique part
+    (`token@domain`, for the Message-ID and the content ids of inline images)."""
+
+    user: User
+    org: Organization | None
+    company: str
+    locale: str
+    sender: str
+    unique: str
+
+    def in_language(self):
+        """Texts made inside are in the person's language (`with envelope.in_language():`)."""
+        return force_locale(self.locale)
+
+    def queue(
+        self,
+        *,
+        kind: str,
+        template: str,
+        subject: str,
+        context: dict,
+        now: datetime,
+        inline: list[InlinePart] | tuple = (),
+    ):
+        """Render `email/<template>.txt` and `.html` in the person's language, with the
+        company and the person's name, and add the message to the outbox (caller commits)."""
+        context = {"company": self.company, "name": self.user.display_name, **context}
+        with self.in_language():
+            text = render_template(f"email/{template}.txt", **context)
+            html = render_template(f"email/{template}.html", **context)
+        return outbox.enqueue(
+            kind=kind,
+            sender=self.sender,
+            recipient=self.user.email,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            locale=self.locale,
+            message_id=f"<{kind}.{self.unique}>",
+            headers={"Content-Language": self.locale},
+            inline=inline,
+            now=now,
+        )
+
+
+def envelope(user: User, settings: InvitationSettings) -> Envelope:
+    org = db.session.get(Organization, user.org_id)
+    company = org.name if org is not None else current_app.config.get("ORG_NAME", "")
+    sender = sender_address(settings, org)
+    domain = sender.rsplit("@", 1)[-1].rstrip(">") or "localhost"
+    return Envelope(
+        user=user,
+        org=org,
+        company=company,
+        locale=language_of(user),
+        sender=sender,
+        unique=f"{secrets.token_hex(12)}@{domain}",
+    )
+
+
 def queue_invitation(
     user: User, expires_at: datetime, link: str, settings: InvitationSettings, *, now: datetime
 ):
     """Render the invitation e-mail for `link` and add it to the outbox (caller commits)."""
-    org = db.session.get(Organization, user.org_id)
-    company = org.name if org is not None else current_app.config.get("ORG_NAME", "")
-    locale = language_of(user)
-    sender = sender_address(settings, org)
-    domain = sender.rsplit("@", 1)[-1].rstrip(">") or "localhost"
-    unique = f"{secrets.token_hex(12)}@{domain}"
-    qr_cid = f"qr.{unique}"
+    mail = envelope(user, settings)
+    org, locale = mail.org, mail.locale
+    qr_cid = f"qr.{mail.unique}"
     kind = invitation_kind(user)
     inline = [InlinePart(qr_cid, "image/png", qr.png(link, fast=True), "enroll-qr.png")]
     logo_cid = None
     if org is not None and org.logo:
-        logo_cid = f"logo.{unique}"
+        logo_cid = f"logo.{mail.unique}"
         extension = "png" if org.logo_type == "image/png" else "jpg"
         inline.append(
             InlinePart(logo_cid, org.logo_type or "image/png", org.logo, f"logo.{extension}")
         )
-    with force_locale(locale):
-        brand = branding.for_locale(org, locale, company)
+    with mail.in_language():
+        brand = branding.for_locale(org, locale, mail.company)
         context = {
-            "company": company,
-            "name": user.display_name,
             "link": link,
             "expires": expiry_text(expires_at, user.time_zone),
             "qr_cid": qr_cid,
@@ -111,19 +169,7 @@ def queue_invitation(
                 and current_app.config.get("SLACK_SIGNING_SECRET")
             ),
         }
-        subject = gettext("Enroll your iPhone or iPad with %(company)s", company=company)
-        text = render_template("email/invitation.txt", **context)
-        html = render_template("email/invitation.html", **context)
-    return outbox.enqueue(
-        kind=KIND,
-        sender=sender,
-        recipient=user.email,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        locale=locale,
-        message_id=f"<invitation.{unique}>",
-        headers={"Content-Language": locale},
-        inline=inline,
-        now=now,
+        subject = gettext("Enroll your iPhone or iPad with %(company)s", company=mail.company)
+    return mail.queue(
+        kind=KIND, template="invitation", subject=subject, context=context, inline=inline, now=now
     )

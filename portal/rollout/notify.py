@@ -2,8 +2,9 @@
 
 - a DM to the employee when their device finishes enrolling, and when an admin's action
   (lock, remove work data…) reaches it;
-- a message in the helpdesk channel (`SLACK_HELPDESK_CHANNEL`) for failures that need a
-  person: an enrollment refused, a licence that could not be assigned.
+- a message in the helpdesk channel (`SLACK_HELPDESK_CHANNEL`) for what needs a person: an
+  enrollment refused, a licence that could not be assigned, a "This is my personal phone"
+  request (queued by `portal.enrollment.journey`, whose buttons mark it handled).
 
 Each message is a `SlackNotification` row added in the transaction of its cause (a session
 hook watches devices, commands, notifications and audit events, so every path that enrolls
@@ -143,6 +144,10 @@ def _audit_event(session: Session, event: AuditEvent) -> None:
 
 
 def _admin_notification(session: Session, note: AdminNotification) -> None:
+    from ..enrollment.journey import PERSONAL_DEVICE_REQUEST  # it imports this module
+
+    if note.code == PERSONAL_DEVICE_REQUEST:
+        return  # queued by the request itself, with its own buttons
     queue_helpdesk(
         "licence_failed" if note.code.startswith("licence") else "admin_notification",
         {"code": note.code, "details": {k: str(v)[:200] for k, v in (note.details or {}).items()}},

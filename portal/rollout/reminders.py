@@ -19,35 +19,32 @@ once cannot both send it (the second one's insert fails and it moves on).
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..domain import DomainError
 from ..extensions import db
-from ..invitations.email import language_of, sender_address
+from ..invitations.email import envelope
 from ..invitations.service import InvitationSettings
 from ..models import (
     Device,
     Group,
     Invitation,
-    Organization,
     Reminder,
     ReminderSchedule,
     User,
     group_membership,
     utcnow,
 )
-from ..outbox import service as outbox
 from . import notify
 
 log = logging.getLogger("portal.rollout")
@@ -258,26 +255,14 @@ def _aware(moment):
 
 
 def _queue_email(user: User, *, step: int, link: str, now: datetime):
-    org = db.session.get(Organization, user.org_id)
-    company = org.name if org is not None else current_app.config.get("ORG_NAME", "")
-    sender = sender_address(InvitationSettings.from_config(current_app.config), org)
-    domain = sender.rsplit("@", 1)[-1].rstrip(">") or "localhost"
-    locale = language_of(user)
-    with force_locale(locale):
-        context = {"company": company, "name": user.display_name, "link": link, "step": step}
-        subject = gettext("Reminder: enroll your device with %(company)s", company=company)
-        text = render_template("email/reminder.txt", **context)
-        html = render_template("email/reminder.html", **context)
-    return outbox.enqueue(
+    mail = envelope(user, InvitationSettings.from_config(current_app.config))
+    with mail.in_language():
+        subject = gettext("Reminder: enroll your device with %(company)s", company=mail.company)
+    return mail.queue(
         kind=KIND,
-        sender=sender,
-        recipient=user.email,
+        template="reminder",
         subject=subject,
-        body_text=text,
-        body_html=html,
-        locale=locale,
-        message_id=f"<reminder.{secrets.token_hex(12)}@{domain}>",
-        headers={"Content-Language": locale},
+        context={"link": link, "step": step},
         now=now,
     )
 

@@ -14,7 +14,7 @@ PORTAL = "https://portal.example.com"
     ("lang", "expected"),
     [
         ("en", "Done: Bob Durand (bob@example.com) gets a new invitation"),
-        ("fr", "C'est fait : Bob Durand (bob@example.com) reçoit une nouvelle invitation"),
+        ("fr", "C’est fait : Bob Durand (bob@example.com) reçoit une nouvelle invitation"),
     ],
 )
 def test_helpdesk_resend_button(slack, slack_api, portal, lang, expected):
@@ -61,7 +61,7 @@ def test_a_resend_button_for_an_unknown_account(slack, slack_api, value):
     ("lang", "words"),
     [
         ("en", ["Your enrollment link", "I've sent you a direct message"]),
-        ("fr", ["Votre lien d'inscription", "Je vous ai envoyé votre lien"]),
+        ("fr", ["Votre lien d’inscription", "Je vous ai envoyé votre lien"]),
     ],
 )
 def test_send_my_link_button_in_a_message(slack, slack_api, portal, lang, words):
@@ -78,7 +78,7 @@ def test_send_my_link_button_in_a_message(slack, slack_api, portal, lang, words)
     ("lang", "words"),
     [
         ("en", ["Your enrollment link", "valid until"]),
-        ("fr", ["Votre lien d'inscription", "valable jusqu'au"]),
+        ("fr", ["Votre lien d’inscription", "valable jusqu’au"]),
     ],
 )
 def test_send_my_link_button_in_the_app_home(slack, slack_api, portal, lang, words):

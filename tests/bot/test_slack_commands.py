@@ -42,7 +42,7 @@ STATUS = {
         "al***@appleid.example.com",
         "aucune envoyée",
         "Aucun appareil",
-        "M'envoyer mon lien d'inscription",
+        "M’envoyer mon lien d’inscription",
         "Ouvrir le portail",
     ],
 }
@@ -125,7 +125,7 @@ def test_status_shows_the_newest_device_and_decides_for_it(slack, slack_api, por
     ("lang", "words"),
     [
         ("en", ["Your enrollment link", "I've sent you a direct message"]),
-        ("fr", ["Votre lien d'inscription", "Je vous ai envoyé votre lien"]),
+        ("fr", ["Votre lien d’inscription", "Je vous ai envoyé votre lien"]),
     ],
 )
 def test_link_is_sent_by_dm_through_the_invitation_service(slack, slack_api, portal, lang, words):
@@ -174,7 +174,7 @@ def test_the_invitation_services_limit_applies(slack, slack_api, portal):
     ("text", "lang", "expected"),
     [
         ("help", "en", "`/enroll status` — your enrollment status"),
-        ("aide", "fr", "`/enroll status` — l'état de votre inscription"),
+        ("aide", "fr", "`/enroll status` — l’état de votre inscription"),
         ("", "en", "Ask me in a direct message"),
         ("frobnicate", "en", "I don't know the command “frobnicate”."),
     ],
@@ -226,8 +226,8 @@ def test_an_employee_asking_about_someone_else_is_refused_and_audited(
                 "Inscription de l’appareil",
                 "Votre compte est prévu pour",
                 "bo***@appleid.example.com",
-                "Renvoyer l'invitation",
-                "Renvoyer l'invitation ?",
+                "Renvoyer l’invitation",
+                "Renvoyer l’invitation ?",
             ],
         ),
     ],
@@ -298,7 +298,7 @@ def test_a_deactivated_account_is_told_so(slack, slack_api, portal):
     ("command", "expected"),
     [
         ("resend <@U0BOB|bob>", "Done: Bob Durand (bob@example.com) gets a new invitation"),
-        ("renvoyer <@U0BOB|bob>", "C'est fait : Bob Durand (bob@example.com) reçoit une"),
+        ("renvoyer <@U0BOB|bob>", "C’est fait : Bob Durand (bob@example.com) reçoit une"),
     ],
 )
 def test_helpdesk_resend_by_command(slack, slack_api, portal, command, expected):

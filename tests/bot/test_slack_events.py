@@ -14,13 +14,13 @@ DM_CASES = [
     ("U0ALICE", "what's my enrollment status?", ["Your enrollment", "User Enrollment"]),
     ("U0ALICE", "statut de mon inscription", ["Votre inscription", "Inscription des utilisateurs"]),
     ("U0ALICE", "send me my link", ["Your enrollment link", PORTAL + "/go/"]),
-    ("U0ALICE", "renvoie mon invitation", ["Votre lien d'inscription", PORTAL + "/go/"]),
-    ("U0HELEN", "renvoie l'invitation de <@U0BOB>", ["C'est fait : Bob Durand"]),
+    ("U0ALICE", "renvoie mon invitation", ["Votre lien d’inscription", PORTAL + "/go/"]),
+    ("U0HELEN", "renvoie l'invitation de <@U0BOB>", ["C’est fait : Bob Durand"]),
     ("U0HELEN", "resend bob@example.com", ["Done: Bob Durand (bob@example.com)"]),
     ("U0HELEN", "what's the status of <@U0BOB>?", ["Enrollment of Bob Durand"]),
     ("U0HELEN", "statut de bob@example.com", ["Inscription de Bob Durand"]),
     ("U0ALICE", "the weather is nice", ["Sorry, I didn't understand that.", "/enroll status"]),
-    ("U0ALICE", "quelle heure est-il ?", ["Désolé, je n'ai pas compris.", "/enroll status"]),
+    ("U0ALICE", "quelle heure est-il ?", ["Désolé, je n’ai pas compris.", "/enroll status"]),
     ("U0ALICE", "bonjour", ["Je vous aide à inscrire"]),
 ]
 
@@ -138,10 +138,10 @@ def test_helpdesk_status_by_mention_is_ephemeral_with_the_resend_button(slack, s
         (
             "fr",
             [
-                "Bonjour Alice Martin !",
+                "Bonjour Alice Martin !",
                 "Voici où en est votre inscription auprès de Example Corp",
                 "Inscription des utilisateurs",
-                "M'envoyer mon lien d'inscription",
+                "M’envoyer mon lien d’inscription",
             ],
         ),
     ],

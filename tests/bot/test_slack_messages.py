@@ -19,7 +19,7 @@ def test_every_message_has_both_languages_with_the_same_fields(key):
 
 
 def test_french_is_chosen_for_french_locales_only():
-    assert t("button.resend", "fr") == "Renvoyer l'invitation"
+    assert t("button.resend", "fr") == "Renvoyer l’invitation"
     assert t("button.resend", "en") == "Resend invitation"
     assert [lang_of(x) for x in ("fr-FR", "fr_CA", "FR", "en-GB", "de-DE", None, "")] == [
         "fr",

@@ -195,6 +195,37 @@ def test_a_listed_device_enrolling_again_keeps_its_type_a_new_device_does_not(or
         assert decision.type == "user"
 
 
+def test_the_preview_shows_a_new_device_and_each_listed_device_enrolling_again(org):
+    byod = group("BYOD")
+    setting("BYOD", EnrollmentType.USER, 1, byod)
+    jane = user_in(org, byod)
+    enrolled = datetime(2025, 1, 1, tzinfo=UTC)
+    listed = []
+    for day, kind in [(1, EnrollmentType.DEVICE), (2, EnrollmentType.DEVICE), (3, "user")]:
+        device = Device(
+            user_id=jane.id,
+            platform="ios",
+            enrollment_type=kind,
+            enrollment_method=EnrollmentMethod.PROFILE,
+            enrolled_at=enrolled.replace(day=day),
+        )
+        db.session.add(device)
+        listed.append(device)
+    db.session.flush()
+
+    found = service.preview(jane, platform="ios", os_version="17.4", channel="web")
+    assert found.new_device.type == "user"
+    assert "reenrollment_keeps_type" not in found.new_device.reason_codes
+    # Newest first, each with the type it keeps; one decision per type, shared.
+    assert [device for device, _ in found.reenrolling] == listed[::-1]
+    assert [decision.type for _, decision in found.reenrolling] == ["user", "device", "device"]
+    assert found.reenrolling[1][1] is found.reenrolling[2][1]
+    assert found.reenrolling[1][1].reason_codes[0] == "reenrollment_keeps_type"
+    assert service.preview(jane, platform="macos", os_version="14.5").reenrolling == []
+    with pytest.raises(service.InvalidOsVersion):
+        service.preview(jane, platform="ios", os_version="seventeen")
+
+
 def test_supervised_and_channel_reach_the_policy(seeded, ctx):
     alice = db.session.scalar(sa.select(User).filter_by(email="alice@example.com"))
     supervised = service.explain(alice, platform="ios", os_version="17.4", supervised=True)

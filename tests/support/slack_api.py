@@ -431,8 +431,15 @@ class SlackSender:
         return self.event(event, template="event_app_home_opened_bolt.json", **options)
 
     def action_body(
-        self, action_id: str, value: str, user_id: str, *, container: str = "message"
+        self,
+        action_id: str,
+        value: str,
+        user_id: str,
+        *,
+        container: str = "message",
+        message: dict | None = None,
     ) -> bytes:
+        """A click; `message`: the message whose button it was (Slack sends it along)."""
         payload = copy.deepcopy(
             sample("interactive_block_actions_button.json")["request"]["payload"]
         )
@@ -453,10 +460,19 @@ class SlackSender:
             payload["container"]["channel_id"] = "C0GENERAL"
             payload["channel"] = {"id": "C0GENERAL", "name": "general"}
             payload["response_url"] = self.stand_in.response_url()
+            if message is not None:
+                payload["message"] = message
         return b"payload=" + urllib.parse.quote(json.dumps(payload)).encode()
 
     def action(
-        self, action_id: str, value: str, user_id: str, *, container: str = "message", **options
+        self,
+        action_id: str,
+        value: str,
+        user_id: str,
+        *,
+        container: str = "message",
+        message: dict | None = None,
+        **options,
     ) -> requests.Response:
-        body = self.action_body(action_id, value, user_id, container=container)
+        body = self.action_body(action_id, value, user_id, container=container, message=message)
         return self.post(body, "application/x-www-form-urlencoded", **options)
