@@ -1,5 +1,5 @@
 """Everything the portal sends to an Apple device, checked against Apple's published schema
-(portal/mdm/apple_schema.py): every enrollment profile, every configuration profile, every
+(portal/mdm/apple_schema/): every enrollment profile, every configuration profile, every
 command, every check-in answer. Each must have zero findings for the system and enrollment
 type it is sent to."""
 

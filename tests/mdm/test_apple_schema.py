@@ -1,4 +1,4 @@
-"""The loader of Apple's device-management schema (portal/mdm/apple_schema.py), checked
+"""The loader of Apple's device-management schema (portal/mdm/apple_schema/), checked
 against facts stated in Apple's YAML and against the captured messages in tests/data/mdm."""
 
 from __future__ import annotations
