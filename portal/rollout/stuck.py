@@ -39,7 +39,7 @@ from ..models import (
     group_membership,
     utcnow,
 )
-from .funnel import _default_type, expected_types, without_jit
+from .cohort import default_type, expected_types, without_jit
 
 REASONS = ("conflict", "fallback", "started", "expired", "waiting")
 REASON_LABELS = {
@@ -120,7 +120,7 @@ def stuck_rows(
     codes = sa.cast(decision.c.reason_codes, sa.Text)
     fixable = sa.or_(*(codes.like(f'%"{code}"%') for code in FIXABLE_CODES))
     expects_user = (
-        sa.func.coalesce(expected.c.enrollment_type, _default_type()) == EnrollmentType.USER.value
+        sa.func.coalesce(expected.c.enrollment_type, default_type()) == EnrollmentType.USER.value
     )
     why = sa.case(
         (User.managed_apple_id_conflict.is_not(None), "conflict"),
