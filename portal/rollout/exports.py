@@ -216,10 +216,14 @@ DEVICE_HEADER = [
 
 
 def device_rows(query: sa.Select) -> Iterator[list]:
+    # The list joins the owner only when it searches: their e-mail comes by their id.
+    owner_email = (
+        sa.select(User.email).where(User.id == Device.user_id).correlate(Device).scalar_subquery()
+    )
     listed = query.with_only_columns(
         Device.id,
         Device.name,
-        User.email,
+        owner_email,
         Device.platform,
         Device.os_version,
         Device.model,

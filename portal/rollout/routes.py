@@ -177,10 +177,11 @@ def stuck_list():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     now = utcnow()
     settings = stuck_settings()
-    query = stuck.stuck_query(now=now, settings=settings, reason=reason, group_id=group_id)
-    counts = stuck.reason_counts(now=now, settings=settings, group_id=group_id)
+    rows, counts = stuck.stuck_page(
+        now=now, settings=settings, reason=reason, group_id=group_id, page=page, per_page=PAGE_SIZE
+    )
     total = counts[reason] if reason else sum(counts.values())
-    pagination = paginate_rows(query, page, total=total)
+    pagination = RowPage(rows, page, PAGE_SIZE, total)
     return render(
         "rollout/stuck.html",
         "rollout/_stuck_rows.html",
