@@ -9,7 +9,8 @@
 5. how fast expanding or deeply nested device plists are refused (benchmarks/plist_bounds.py);
 6. the rollout dashboard and stuck list at 20,000 people (benchmarks/rollout.py).
 
-`--only web|outbox|slack|pushes|plists|rollout` runs one part; `python -m benchmarks.outbox` keeps
+`--only web|outbox|slack|pushes|plists|rollout` runs one part, `--only admin` only the admin
+pages at scale of the web part (benchmarks/admin.py); `python -m benchmarks.outbox` keeps
 its own options.
 Exit status 0 when every goal is met.
 """
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
-from . import bulk_push, outbox, plist_bounds, rollout, slack_ack, web
+from . import admin, bulk_push, outbox, plist_bounds, rollout, slack_ack, web
 
 OUTBOX_COUNT = 3_000
 
@@ -54,7 +55,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--only", choices=("web", "outbox", "slack", "pushes", "plists", "rollout"))
+    parser.add_argument(
+        "--only", choices=("web", "admin", "outbox", "slack", "pushes", "plists", "rollout")
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -70,6 +73,16 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001  (reported with the verdicts; the rest runs)
             traceback.print_exc()
             goals.append(web.Goal("hot paths, scale, memory, instances", None, 1, note=repr(exc)))
+
+    if args.only == "admin":
+        try:
+            report = admin.run()
+            goals += report.goals
+            generator = report.generator
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            name = "admin pages at scale"
+            goals.append(web.Goal(name, None, admin.GOAL_MS, "ms", True, repr(exc)))
 
     if args.only in (None, "outbox"):
         name = "outbox worker / smtplib loop, PostgreSQL"

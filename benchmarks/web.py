@@ -268,6 +268,11 @@ def _prepare_child() -> None:
             }
             checkins.append((secret, plistlib.dumps(message).hex()))
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            # Fresh statistics, as autovacuum would have them on a database in use: right after
+            # a bulk load the planner knows nothing of the rows and picks its plans blind.
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
         # Users, devices and searches to visit: from the large set when there is one.
         users = list(db.session.scalars(sa.select(User.id).order_by(User.id.desc()).limit(200)))
         busy = list(

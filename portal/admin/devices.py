@@ -15,6 +15,7 @@ from ..access import role_required
 from ..apps import routes as apps_routes
 from ..configurations import deploy
 from ..devices import capabilities, configurations, logs, service, views
+from ..directory.service import name_or_email_contains
 from ..errors import render_error
 from ..extensions import db
 from ..htmx import render
@@ -38,15 +39,10 @@ def _choice(value: str | None, enum) -> str:
 
 
 def _device_query(q: str, platform: str, kind: str, status: str) -> sa.Select:
-    stmt = sa.select(Device).join(User, Device.user_id == User.id)
+    stmt = sa.select(Device)
     if q:
-        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(User.email).like(like, escape="\\"),
-                sa.func.lower(User.display_name).like(like, escape="\\"),
-            )
-        )
+        # Every device has its owner (user_id is required): the join only serves the search.
+        stmt = stmt.join(User, Device.user_id == User.id).where(name_or_email_contains(q))
     if platform:
         stmt = stmt.where(Device.platform == platform)
     if kind:

@@ -85,14 +85,12 @@ def page(device: Device, log_filter: LogFilter, number: int = 1):
 
 def choices(device: Device) -> tuple[list[str], list[str]]:
     """The actions and statuses present in the device's log (for the filter's menus)."""
-    where = DeviceLogEntry.device_id == device.id
-    actions = db.session.scalars(
-        sa.select(DeviceLogEntry.action).where(where).distinct().order_by(DeviceLogEntry.action)
-    )
-    statuses = db.session.scalars(
-        sa.select(DeviceLogEntry.status).where(where).distinct().order_by(DeviceLogEntry.status)
-    )
-    return list(actions), list(statuses)
+    pairs = db.session.execute(
+        sa.select(DeviceLogEntry.action, DeviceLogEntry.status)
+        .where(DeviceLogEntry.device_id == device.id)
+        .group_by(DeviceLogEntry.action, DeviceLogEntry.status)
+    ).all()
+    return sorted({action for action, _ in pairs}), sorted({status for _, status in pairs})
 
 
 def entry_of(device: Device, entry_id: int) -> DeviceLogEntry | None:

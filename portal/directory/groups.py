@@ -17,6 +17,7 @@ from .. import audit
 from ..domain import DomainError
 from ..extensions import db
 from ..models import EnrollmentSetting, Group, User, group_membership, setting_assignment
+from .service import name_or_email_contains
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 500
@@ -301,28 +302,19 @@ def remove_member(actor: User | None, group_id: int, user_id: int) -> User:
     return user
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def member_candidates(group_id: int, text: str, limit: int = SUGGESTIONS) -> list[User]:
     """Active accounts outside the group whose e-mail or name contains `text`."""
     group = get_group(group_id)
     text = " ".join((text or "").split())
     if not text:
         return []
-    pattern = _like(text)
     members = sa.select(group_membership.c.user_id).where(group_membership.c.group_id == group.id)
     query = (
         sa.select(User)
         .where(
             User.active.is_(True),
             User.id.not_in(members),
-            sa.or_(
-                User.email.ilike(pattern, escape="\\"),
-                User.display_name.ilike(pattern, escape="\\"),
-            ),
+            name_or_email_contains(text),
         )
         .order_by(sa.func.lower(User.display_name), User.id)
         .limit(limit)

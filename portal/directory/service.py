@@ -289,9 +289,18 @@ def create_user(
     return user
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def name_or_email_contains(text: str) -> sa.ColumnElement[bool]:
+    """People whose name or e-mail contains `text`, in any case (`%` and `_` are literal).
+
+    Written as `lower(column) LIKE` so that PostgreSQL answers from the trigram indexes on
+    `lower(display_name)` and `lower(email)` instead of reading every account.
+    """
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return sa.or_(
+        sa.func.lower(User.display_name).like(pattern, escape="\\"),
+        sa.func.lower(User.email).like(pattern, escape="\\"),
+    )
 
 
 def user_search(text: str = "", *, conflicts_only: bool = False) -> sa.Select:
@@ -299,13 +308,7 @@ def user_search(text: str = "", *, conflicts_only: bool = False) -> sa.Select:
     query = sa.select(User).order_by(sa.func.lower(User.display_name), User.id)
     text = " ".join((text or "").split())
     if text:
-        pattern = _like(text)
-        query = query.where(
-            sa.or_(
-                User.display_name.ilike(pattern, escape="\\"),
-                User.email.ilike(pattern, escape="\\"),
-            )
-        )
+        query = query.where(name_or_email_contains(text))
     if conflicts_only:
         query = query.where(User.managed_apple_id_conflict.is_not(None))
     return query

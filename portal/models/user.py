@@ -20,9 +20,21 @@ group_membership = sa.Table(
 
 class User(TimestampMixin, Base):
     __tablename__ = "user"
-    # Account-driven discovery looks people up by Managed Apple ID in any case.
+    # Account-driven discovery looks people up by Managed Apple ID in any case. Admin lists
+    # are ordered by lower(display_name), id; their searches match parts of lower-cased names
+    # and e-mails, through trigram indexes on PostgreSQL (pg_trgm; SQLite reads the table).
     __table_args__ = (
         sa.Index("ix_user_managed_apple_id_lower", sa.func.lower(sa.text("managed_apple_id"))),
+        sa.Index("ix_user_display_name_order", sa.func.lower(sa.text("display_name")), "id"),
+        *(
+            sa.Index(
+                f"ix_user_{column}_trgm",
+                sa.func.lower(sa.text(column)).label(column),
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+            ).ddl_if(dialect="postgresql")
+            for column in ("display_name", "email")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +56,7 @@ class User(TimestampMixin, Base):
     time_zone: Mapped[str | None] = mapped_column(sa.String(64))
     managed_apple_id: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
     # A Managed Apple ID this user should have but another account holds (shown to admins).
-    managed_apple_id_conflict: Mapped[str | None] = mapped_column(sa.String(320))
+    managed_apple_id_conflict: Mapped[str | None] = mapped_column(sa.String(320), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Removed by its directory (SCIM DELETE, gone from LDAP): kept, inactive, for its history.
     deprovisioned_at: Mapped[datetime | None]

@@ -28,14 +28,18 @@ from ..models import (
     DeviceStatus,
     EnrollmentDecision,
     EnrollmentType,
+    Group,
+    Invitation,
     Platform,
     Role,
     User,
+    group_membership,
     utcnow,
 )
 from ..privacy import mask_apple_id
-from . import bp, funnel, stuck
-from .funnel import STAGES, FilterError
+from . import bp, cohort, funnel, stuck
+from .cohort import STAGES
+from .filters import FilterError, parse_filter
 
 CHUNK = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -101,8 +105,8 @@ USER_HEADER = [
 def user_rows(query: sa.Select) -> Iterator[list]:
     """The users of `query` with their status (newest device) and decision."""
     users = query.subquery("listed")
-    expected = funnel.expected_types()
-    default_type = funnel._default_type()
+    expected = cohort.expected_types()
+    default_type = cohort.default_type()
     newest_status = (
         sa.select(Device.status)
         .where(Device.user_id == users.c.id)
@@ -123,8 +127,8 @@ def user_rows(query: sa.Select) -> Iterator[list]:
         .scalar_subquery()
     )
     invited_at = (
-        sa.select(sa.func.max(funnel.Invitation.created_at))
-        .where(funnel.Invitation.user_id == users.c.id)
+        sa.select(sa.func.max(Invitation.created_at))
+        .where(Invitation.user_id == users.c.id)
         .scalar_subquery()
     )
     rows = sa.select(
@@ -173,9 +177,9 @@ def _aware(value):
 def _group_names() -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
     query = (
-        sa.select(funnel.group_membership.c.user_id, funnel.Group.name)
-        .join(funnel.Group, funnel.Group.id == funnel.group_membership.c.group_id)
-        .order_by(funnel.Group.name)
+        sa.select(group_membership.c.user_id, Group.name)
+        .join(Group, Group.id == group_membership.c.group_id)
+        .order_by(Group.name)
     )
     for user_id, name in db.session.execute(query):
         names.setdefault(user_id, []).append(name)
@@ -212,10 +216,14 @@ DEVICE_HEADER = [
 
 
 def device_rows(query: sa.Select) -> Iterator[list]:
+    # The list joins the owner only when it searches: their e-mail comes by their id.
+    owner_email = (
+        sa.select(User.email).where(User.id == Device.user_id).correlate(Device).scalar_subquery()
+    )
     listed = query.with_only_columns(
         Device.id,
         Device.name,
-        User.email,
+        owner_email,
         Device.platform,
         Device.os_version,
         Device.model,
@@ -249,7 +257,7 @@ def export_devices():
 
 def _filters():
     try:
-        return funnel.parse_filter(request.args)
+        return parse_filter(request.args)
     except FilterError as error:
         abort(400, str(error))
 
@@ -296,7 +304,7 @@ def export_people():
     stage = request.args.get("stage", "invited")
     if stage not in STAGES:
         abort(400)
-    query = funnel.people_at(
+    query = cohort.people_at(
         filters,
         stage,
         exactly=request.args.get("exact") == "1",

@@ -19,9 +19,10 @@ from ..extensions import db
 from ..htmx import render
 from ..invitations.service import InvitationSettings
 from ..models import BulkJob, Group, Reminder, ReminderSchedule, Role, User, utcnow
-from . import bp, chart, funnel, stuck
+from . import bp, chart, cohort, funnel, stuck
 from . import reminders as rem
-from .funnel import STAGE_LABELS, STAGES, FilterError
+from .cohort import STAGE_LABELS, STAGES
+from .filters import FilterError, RolloutFilter, parse_filter
 
 PAGE_SIZE = 50
 
@@ -72,12 +73,12 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _filters(args) -> tuple[funnel.RolloutFilter, str | None]:
+def _filters(args) -> tuple[RolloutFilter, str | None]:
     """The filters asked for; on bad input the defaults and the error to show."""
     try:
-        return funnel.parse_filter(args), None
+        return parse_filter(args), None
     except FilterError as error:
-        return funnel.parse_filter(MultiDict()), str(error)
+        return parse_filter(MultiDict()), str(error)
 
 
 def percent(value: float | None) -> str:
@@ -135,7 +136,7 @@ def people():
     exactly = request.args.get("exact") == "1"
     in_group = request.args.get("in_group", type=int)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = funnel.people_at(filters, stage, exactly=exactly, group_id=in_group)
+    query = cohort.people_at(filters, stage, exactly=exactly, group_id=in_group)
     pagination = paginate_rows(query, page)
     args = {**filters.as_args(), "stage": stage}
     if exactly:
@@ -176,10 +177,11 @@ def stuck_list():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     now = utcnow()
     settings = stuck_settings()
-    query = stuck.stuck_query(now=now, settings=settings, reason=reason, group_id=group_id)
-    counts = stuck.reason_counts(now=now, settings=settings, group_id=group_id)
+    rows, counts = stuck.stuck_page(
+        now=now, settings=settings, reason=reason, group_id=group_id, page=page, per_page=PAGE_SIZE
+    )
     total = counts[reason] if reason else sum(counts.values())
-    pagination = paginate_rows(query, page, total=total)
+    pagination = RowPage(rows, page, PAGE_SIZE, total)
     return render(
         "rollout/stuck.html",
         "rollout/_stuck_rows.html",

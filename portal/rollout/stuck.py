@@ -39,7 +39,7 @@ from ..models import (
     group_membership,
     utcnow,
 )
-from .funnel import _default_type, expected_types, without_jit
+from .cohort import default_type, expected_types, without_jit
 
 REASONS = ("conflict", "fallback", "started", "expired", "waiting")
 REASON_LABELS = {
@@ -120,7 +120,7 @@ def stuck_rows(
     codes = sa.cast(decision.c.reason_codes, sa.Text)
     fixable = sa.or_(*(codes.like(f'%"{code}"%') for code in FIXABLE_CODES))
     expects_user = (
-        sa.func.coalesce(expected.c.enrollment_type, _default_type()) == EnrollmentType.USER.value
+        sa.func.coalesce(expected.c.enrollment_type, default_type()) == EnrollmentType.USER.value
     )
     why = sa.case(
         (User.managed_apple_id_conflict.is_not(None), "conflict"),
@@ -178,16 +178,63 @@ def stuck_query(
     return query
 
 
-def reason_counts(*, now: datetime, settings: StuckSettings, group_id=None) -> dict[str, int]:
+def stuck_page(
+    *,
+    now: datetime,
+    settings: StuckSettings,
+    reason: str | None = None,
+    group_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[tuple], dict[str, int]]:
+    """One page of `stuck_query`'s rows and how many people are stuck for each reason.
+
+    The stuck people are a common table expression read twice in one statement (PostgreSQL
+    computes it once): counted by reason, and the page of them; the page's accounts are then
+    loaded by id.
+    """
     rows = stuck_rows(now=now, settings=settings, group_id=group_id)
+    stuck = sa.select(rows).where(rows.c.reason.is_not(None)).cte("stuck")
+    listed = sa.select(stuck)
+    if reason:
+        listed = listed.where(stuck.c.reason == reason)
+    listed = (
+        listed.order_by(stuck.c.invited_at, stuck.c.user_id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .subquery("listed")
+    )
+    both = sa.union_all(
+        sa.select(
+            sa.literal("row").label("kind"),
+            listed.c.reason,
+            listed.c.user_id,
+            listed.c.invited_at,
+            listed.c.expires_at,
+            listed.c.codes,
+            sa.literal(0).label("n"),
+        ),
+        sa.select(
+            sa.literal("count"),
+            stuck.c.reason,
+            sa.null(),
+            sa.null(),
+            sa.null(),
+            sa.null(),
+            sa.func.count(),
+        ).group_by(stuck.c.reason),
+    )
     counts = dict.fromkeys(REASONS, 0)
-    for reason, n in db.session.execute(
-        sa.select(rows.c.reason, sa.func.count())
-        .where(rows.c.reason.is_not(None))
-        .group_by(rows.c.reason)
-    ):
-        counts[str(reason)] = int(n)
-    return counts
+    found = []
+    for kind, why, user_id, invited_at, expires_at, codes, n in db.session.execute(both):
+        if kind == "count":
+            counts[str(why)] = int(n)
+        else:
+            found.append((user_id, why, invited_at, expires_at, codes))
+    ids = [row[0] for row in found]
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    found.sort(key=lambda row: (row[2], row[0]))
+    return [(users[uid], *rest) for uid, *rest in found if uid in users], counts
 
 
 def fixable_codes(codes) -> list[str]:

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
-from portal.rollout import funnel
+from portal.rollout import cohort, funnel
+from portal.rollout.filters import FilterError, RolloutFilter, parse_filter
 from tests.rollout.seeding import seed_rollout
 
 # The funnel written out by hand: one aggregate per event, joined back to the cohort.
@@ -67,7 +68,7 @@ SELECT COUNT(*) FROM device WHERE enrolled_at >= :since AND enrolled_at < :until
 """
 
 
-def hand_counts(filters: funnel.RolloutFilter, group_id: int | None = None) -> list[int]:
+def hand_counts(filters: RolloutFilter, group_id: int | None = None) -> list[int]:
     params = {
         "since": filters.since.replace(tzinfo=None),
         "until": filters.until.replace(tzinfo=None),
@@ -86,7 +87,7 @@ def test_funnel_matches_hand_written_sql(ctx):
     seeded = seed_rollout(people=1_200, invitations=1_800, devices=900)
     today = seeded.now.date()
     for days in (7, 30, 90):
-        filters = funnel.parse_filter(
+        filters = parse_filter(
             MultiDict({"from": (today - timedelta(days=days - 1)).isoformat()}), today=today
         )
         data = funnel.funnel(filters)
@@ -117,17 +118,17 @@ def test_group_filter_and_people_behind_each_count(ctx):
     seeded = seed_rollout(people=600, invitations=900, devices=450)
     today = seeded.now.date()
     group = seeded.group_ids[1]
-    filters = funnel.parse_filter(
+    filters = parse_filter(
         MultiDict({"from": (today - timedelta(days=59)).isoformat(), "group": str(group)}),
         today=today,
     )
     data = funnel.funnel(filters)
     assert [s.count for s in data.steps] == hand_counts(filters, group)
-    for k, stage in enumerate(funnel.STAGES):
-        people = db.session.execute(funnel.people_at(filters, stage)).all()
+    for k, stage in enumerate(cohort.STAGES):
+        people = db.session.execute(cohort.people_at(filters, stage)).all()
         assert len(people) == data.steps[k].count
         assert all(row.stage >= k for row in people)
-    stopped = db.session.execute(funnel.people_at(filters, "signed_in", exactly=True)).all()
+    stopped = db.session.execute(cohort.people_at(filters, "signed_in", exactly=True)).all()
     assert len(stopped) == data.steps[2].count - data.steps[3].count
 
 
@@ -138,9 +139,9 @@ def test_type_filter_counts_people_by_their_devices_or_setting(ctx):
     seeded = seed_rollout(people=300, invitations=400, devices=200)
     today = seeded.now.date()
     args = {"from": (today - timedelta(days=60)).isoformat()}
-    everyone = funnel.funnel(funnel.parse_filter(MultiDict(args), today=today))
+    everyone = funnel.funnel(parse_filter(MultiDict(args), today=today))
     for kind in ("user", "device"):
-        typed = funnel.funnel(funnel.parse_filter(MultiDict({**args, "type": kind}), today=today))
+        typed = funnel.funnel(parse_filter(MultiDict({**args, "type": kind}), today=today))
         row = next(r for r in everyone.by_type if r.key == kind)
         assert [s.count for s in typed.steps] == [s.count for s in row.steps]
 
@@ -178,7 +179,7 @@ def test_median_time_from_invitation_to_enrollment(ctx):
             )
         )
     db.session.commit()
-    filters = funnel.parse_filter(MultiDict({"from": "2026-11-01", "to": "2026-11-30"}))
+    filters = parse_filter(MultiDict({"from": "2026-11-01", "to": "2026-11-30"}))
     data = funnel.funnel(filters)
     assert data.median_to_enrollment == timedelta(hours=20)
     assert data.enrolled_with_times == 2
@@ -199,8 +200,8 @@ def test_median_time_from_invitation_to_enrollment(ctx):
     ],
 )
 def test_bad_filters_are_refused_with_a_reason(ctx, args):
-    with pytest.raises(funnel.FilterError) as error:
-        funnel.parse_filter(MultiDict(args))
+    with pytest.raises(FilterError) as error:
+        parse_filter(MultiDict(args))
     assert str(error.value)
 
 
@@ -215,7 +216,7 @@ def test_full_size_rollout_counts_match_on_postgresql(ctx):
     demo.seed("testing")
     seeded = seed_rollout(people=20_000, invitations=30_000, devices=15_000)
     today = seeded.now.date()
-    filters = funnel.parse_filter(
+    filters = parse_filter(
         MultiDict({"from": (today - timedelta(days=89)).isoformat()}), today=today
     )
     data = funnel.funnel(filters)
