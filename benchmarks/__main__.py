@@ -10,8 +10,8 @@
 6. the rollout dashboard and stuck list at 20,000 people (benchmarks/rollout.py).
 
 `--only web|outbox|slack|pushes|plists|rollout` runs one part, `--only admin` only the admin
-pages at scale of the web part (benchmarks/admin.py); `python -m benchmarks.outbox` keeps
-its own options.
+pages at scale of the web part (benchmarks/admin.py); `python -m benchmarks.outbox` keeps its
+own options.
 Exit status 0 when every goal is met.
 """
 
@@ -23,6 +23,8 @@ import platform
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
@@ -30,6 +32,112 @@ from sqlalchemy.engine import make_url
 from . import admin, bulk_push, outbox, plist_bounds, rollout, slack_ack, web
 
 OUTBOX_COUNT = 3_000
+
+
+Figures = float | list[tuple[str, float]] | list[web.Goal]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One benchmark: `measure` gives its figure (or named figures, or finished goals),
+    each compared with `goal`; when it cannot run, its figure is reported as skipped.
+
+    `database`: the part needs its own PostgreSQL database, `BENCH_DATABASE_URL`'s name with
+    this suffix (`measure` gets its URL).
+    """
+
+    only: str
+    name: str
+    goal: float
+    measure: Callable[[str | None, dict], Figures]
+    unit: str = "×"
+    at_most: bool = False
+    database: str | None = None
+    alone: bool = False  # runs only when asked for by name (a piece of another part)
+
+    def goals(self, figures: Figures) -> list[web.Goal]:
+        if not isinstance(figures, list):
+            figures = [(self.name, figures)]
+        return [
+            figure
+            if isinstance(figure, web.Goal)
+            else web.Goal(figure[0], figure[1], self.goal, self.unit, self.at_most)
+            for figure in figures
+        ]
+
+    def failed(self, note: str) -> list[web.Goal]:
+        return [web.Goal(self.name, None, self.goal, self.unit, self.at_most, note=note)]
+
+
+def _web(_url: str | None, found: dict) -> Figures:
+    report, _status = web.run()
+    found["generator"] = report.generator
+    return report.goals
+
+
+def _admin(_url: str | None, found: dict) -> Figures:
+    report = admin.run()
+    found["generator"] = report.generator
+    return report.goals
+
+
+def _outbox(url: str | None, _found: dict) -> Figures:
+    return outbox.measure(OUTBOX_COUNT, 100, url)[1]
+
+
+def _rollout(url: str | None, _found: dict) -> Figures:
+    return [(f"{page}, median", median) for page, median in rollout.measure(url)]
+
+
+# In the order they run. The outbox and the rollout get databases of their own: the outbox
+# of the large demo set (web part) must not be sent, and the rollout empties its database.
+PARTS = {
+    part.only: part
+    for part in (
+        Part("web", "hot paths, scale, memory, instances", 1, _web),
+        Part("admin", "admin pages at scale", admin.GOAL_MS, _admin, "ms", True, alone=True),
+        Part(
+            "outbox",
+            "outbox worker / smtplib loop, PostgreSQL",
+            outbox.TARGET,
+            _outbox,
+            database="outbox",
+        ),
+        Part(
+            "slack",
+            "Slack ack p99 (Slack allows 3,000 ms)",
+            slack_ack.TARGET_P99_MS,
+            lambda _url, _found: slack_ack.measure()[1],
+            "ms",
+            at_most=True,
+        ),
+        Part(
+            "pushes",
+            "bulk lock of 1,000 devices returns (s)",
+            bulk_push.TARGET_SECONDS,
+            lambda _url, _found: bulk_push.measure()[1],
+            "s",
+            at_most=True,
+        ),
+        Part(
+            "plists",
+            "slowest refusal of an expanding plist",
+            plist_bounds.TARGET_MS,
+            lambda _url, _found: plist_bounds.measure()[1],
+            "ms",
+            at_most=True,
+        ),
+        Part(
+            "rollout",
+            "rollout pages, 20,000 people, PostgreSQL",
+            rollout.GOAL_MS,
+            _rollout,
+            "ms",
+            at_most=True,
+            database="rollout",
+        ),
+    )
+}
 
 
 def _machine() -> str:
@@ -51,101 +159,39 @@ def _machine() -> str:
     )
 
 
+def run_part(part: Part, found: dict) -> list[web.Goal]:
+    """`part`'s figures; on an error, its figure with the error (the other parts still run)."""
+    url = None
+    if part.database:
+        base = make_url(os.environ.get("BENCH_DATABASE_URL", web.PG_DEFAULT))
+        url = base.set(database=f"{base.database}_{part.database}").render_as_string(False)
+    try:
+        if url is not None and not web._postgres_ready(url):
+            return part.failed("PostgreSQL unavailable")
+        return part.goals(part.measure(url, found))
+    except Exception as exc:  # noqa: BLE001  (reported with the verdicts)
+        traceback.print_exc()
+        return part.failed(repr(exc))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n")[0]
     )
-    parser.add_argument(
-        "--only", choices=("web", "admin", "outbox", "slack", "pushes", "plists", "rollout")
-    )
+    parser.add_argument("--only", choices=tuple(PARTS))
     args = parser.parse_args(argv)
     started = time.monotonic()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = _machine()
     goals: list[web.Goal] = []
-    generator = None
-
-    if args.only in (None, "web"):
-        try:
-            report, _status = web.run()
-            goals += report.goals
-            generator = report.generator
-        except Exception as exc:  # noqa: BLE001  (reported with the verdicts; the rest runs)
-            traceback.print_exc()
-            goals.append(web.Goal("hot paths, scale, memory, instances", None, 1, note=repr(exc)))
-
-    if args.only == "admin":
-        try:
-            report = admin.run()
-            goals += report.goals
-            generator = report.generator
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            name = "admin pages at scale"
-            goals.append(web.Goal(name, None, admin.GOAL_MS, "ms", True, repr(exc)))
-
-    if args.only in (None, "outbox"):
-        name = "outbox worker / smtplib loop, PostgreSQL"
-        # Its own database: the outbox of the large demo set (web part) must not be sent.
-        base = make_url(os.environ.get("BENCH_DATABASE_URL", web.PG_DEFAULT))
-        pg_url = base.set(database=f"{base.database}_outbox").render_as_string(False)
-        try:
-            if web._postgres_ready(pg_url):
-                _status, ratio = outbox.measure(OUTBOX_COUNT, 100, pg_url)
-                goals.append(web.Goal(name, ratio, 0.5))
-            else:
-                goals.append(web.Goal(name, None, 0.5, note="PostgreSQL unavailable"))
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            goals.append(web.Goal(name, None, 0.5, note=repr(exc)))
-
-    if args.only in (None, "slack"):
-        name = "Slack ack p99 (Slack allows 3,000 ms)"
-        try:
-            _status, p99 = slack_ack.measure()
-            goals.append(web.Goal(name, p99, 100, "ms", at_most=True))
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            goals.append(web.Goal(name, None, 100, "ms", at_most=True, note=repr(exc)))
-
-    if args.only in (None, "pushes"):
-        name = "bulk lock of 1,000 devices returns (s)"
-        try:
-            _status, seconds = bulk_push.measure()
-            goals.append(web.Goal(name, seconds, bulk_push.TARGET_SECONDS, "s", at_most=True))
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            goals.append(web.Goal(name, None, 1, "s", at_most=True, note=repr(exc)))
-
-    if args.only in (None, "plists"):
-        name = "slowest refusal of an expanding plist"
-        try:
-            _status, worst = plist_bounds.measure()
-            goals.append(web.Goal(name, worst, plist_bounds.TARGET_MS, "ms", at_most=True))
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            goals.append(web.Goal(name, None, 1000, "ms", at_most=True, note=repr(exc)))
-
-    if args.only in (None, "rollout"):
-        name = "rollout pages, 20,000 people, PostgreSQL"
-        # Its own database: the benchmark empties it and seeds its own organization.
-        base = make_url(os.environ.get("BENCH_DATABASE_URL", web.PG_DEFAULT))
-        pg_url = base.set(database=f"{base.database}_rollout").render_as_string(False)
-        try:
-            if web._postgres_ready(pg_url):
-                for page, median in rollout.measure(pg_url):
-                    goals.append(
-                        web.Goal(f"{page}, median", median, rollout.GOAL_MS, "ms", at_most=True)
-                    )
-            else:
-                goals.append(web.Goal(name, None, rollout.GOAL_MS, "ms", True, "no PostgreSQL"))
-        except Exception as exc:  # noqa: BLE001
-            traceback.print_exc()
-            goals.append(web.Goal(name, None, rollout.GOAL_MS, "ms", at_most=True, note=repr(exc)))
+    found: dict = {}
+    for part in PARTS.values():
+        if args.only == part.only or (args.only is None and not part.alone):
+            goals += run_part(part, found)
 
     print(f"\n== Summary: {stamp}, {machine}")
-    if generator:
-        print(f"   load generator: {generator}")
+    if found.get("generator"):
+        print(f"   load generator: {found['generator']}")
     print(f"   whole run: {time.monotonic() - started:.0f} s\n")
     for goal in goals:
         print(goal.line())
@@ -154,4 +200,5 @@ def main(argv: list[str]) -> int:
     return 0 if met == len(goals) else 1
 
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -139,8 +139,12 @@ class Gunicorn:
 HAPROXY_CONFIG = """
 global
     maxconn 2000
+    log stderr format short local0 info
 defaults
     mode http
+    log global
+    option httplog
+    option dontlog-normal
     timeout connect 2s
     timeout client 60s
     timeout server 60s
@@ -160,8 +164,10 @@ backend instances
     option httpchk
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
     # Sync workers take one request each: haproxy keeps the queue (so health checks never
-    # wait behind it), and a server is down only after three failed checks in a row.
-    default-server inter 1s fall 3 rise 2 maxconn 4
+    # wait behind it), and a server is down only after three failed checks in a row, or at
+    # once when it refuses a connection (stopped): else, while the other server is full,
+    # every request would be sent to the stopped one and fail within the three seconds.
+    default-server inter 1s fall 3 rise 2 maxconn 4 observe layer4 error-limit 1 on-error mark-down
 {servers}
 """
 

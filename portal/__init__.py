@@ -44,6 +44,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .extensions import babel, csrf, db, htmx, limiter, migrate
 
     db.init_app(app)
+    from . import pool
+
+    pool.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
 
     from . import boundary

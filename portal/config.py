@@ -322,6 +322,14 @@ def load(overrides: dict | None = None) -> dict:
         # A health check must answer, not hang, when the database is unreachable.
         options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
         options.setdefault("connect_args", {"connect_timeout": 3})
+        # Connections idle longer than this are checked before use (portal.pool); one
+        # used a moment ago saves the round trip of pool_pre_ping. 0: check every time.
+        idle = float(
+            config.get("DATABASE_PING_IDLE_SECONDS", _float("DATABASE_PING_IDLE_SECONDS", 5.0))
+        )
+        if idle > 0 and options.get("pool_pre_ping"):
+            options["pool_pre_ping"] = False
+            config["DATABASE_PING_IDLE_SECONDS"] = idle
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     return config
 

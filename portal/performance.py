@@ -8,6 +8,7 @@
   cost two storage calls on every request).
 - Server errors always reach a log: under gunicorn the portal's loggers write through
   gunicorn's error log, elsewhere to standard error.
+- The session cookie's signing serializer is built once per key, not on every request.
 - `GET /healthz` answers load balancers that ask every few seconds, per process and per
   instance: its whole answer (status, headers, body) is reused for
   `HEALTHZ_CACHE_SECONDS` (default 1) straight from the WSGI layer, so a burst of checks
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_compress import Compress
 
 YEAR = 365 * 24 * 60 * 60
@@ -39,10 +41,35 @@ def init_app(app: Flask) -> None:
     # Static files are sent as streams: compress them too (and evaluate their ETags after).
     app.config.setdefault("COMPRESS_STREAMS", True)
     compress.init_app(app)
+    app.session_interface = ReusedSerializerSessionInterface()
     app.url_defaults(_static_version)
     app.after_request(_long_cache_for_versioned_static)
     app.after_request(_retry_after)
     install_log_handler()
+
+
+# -- the session cookie ------------------------------------------------------------------------
+
+
+class ReusedSerializerSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged, with the signing serializer kept.
+
+    Flask builds a new serializer for every request, opening and saving (and testing it
+    by serializing an empty document); it depends only on the keys, so it is reused until
+    `SECRET_KEY` or `SECRET_KEY_FALLBACKS` change.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple, object] | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._kept
+        if kept is not None and kept[0] == keys:
+            return kept[1]
+        serializer = super().get_signing_serializer(app)
+        self._kept = (keys, serializer)
+        return serializer
 
 
 # -- health checks ------------------------------------------------------------------------------

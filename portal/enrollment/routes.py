@@ -17,6 +17,7 @@ from ..htmx import render
 from ..invitations import service as invitations
 from ..invitations.service import InvitationSettings
 from ..models import InvitationSender, Role
+from ..pool import reads_only
 from . import guide_context, journey, lifecycle, qr
 from . import service as enrollment_service
 
@@ -65,6 +66,7 @@ def start():
 
 @bp.get("/status")
 @role_required(Role.EMPLOYEE)
+@reads_only
 def status():
     """The live status fragment; it stops polling once the device is enrolled.
 
