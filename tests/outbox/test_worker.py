@@ -140,7 +140,8 @@ def test_a_crash_between_send_and_mark_sends_that_one_once_more(app_factory, smt
     """At most once more, with the same Message-ID so the receiver can de-duplicate."""
     from portal import demo
 
-    app = app_factory(SMTP_URL=smtp.url, OUTBOX_LEASE_SECONDS=1)
+    # A lease long enough that a loaded machine gets through the second run before it ends.
+    app = app_factory(SMTP_URL=smtp.url, OUTBOX_LEASE_SECONDS=4)
     with app.app_context():
         demo.seed("testing")
     ids = _queue(app, 3)
@@ -162,8 +163,8 @@ def test_a_crash_between_send_and_mark_sends_that_one_once_more(app_factory, smt
     # The one not attempted was given back; the one in flight is still leased to the crashed run.
     assert deliver(app).sent == 1
     assert smtp.message_ids().count(ids[1]) == 1
-    time.sleep(1.1)
-    deliver(app)  # the lease (1 s here) has run out: the unmarked message is due again
+    time.sleep(4.1)
+    deliver(app)  # the lease (4 s here) has run out: the unmarked message is due again
     received = smtp.message_ids()
     assert sorted(set(received)) == sorted(ids)
     assert received.count(ids[1]) == 2  # the one in flight, once more
@@ -275,8 +276,15 @@ def test_the_loop_stops_when_asked(mail_app, smtp):
     _queue(mail_app, 2)
     with mail_app.app_context():
         worker = make_worker(mail_app.config)
-        threading.Timer(0.5, worker.stop).start()
+
+        def stop_once_delivered():  # not after a fixed time: a loaded machine is slow
+            smtp.wait_for(2)
+            worker.stop()
+
+        stopper = threading.Thread(target=stop_once_delivered)
+        stopper.start()
         total = worker.run(poll_seconds=0.05)
+        stopper.join(5)
     assert total.sent == 2
 
 
