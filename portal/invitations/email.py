@@ -75,6 +75,12 @@ def invitation_kind(user: User) -> str:
         return "unknown"
 
 
+def slack_enabled() -> bool:
+    """Whether an e-mail may point people at the Slack assistant."""
+    config = current_app.config
+    return bool(config.get("SLACK_BOT_TOKEN") and config.get("SLACK_SIGNING_SECRET"))
+
+
 @dataclass(frozen=True)
 class Envelope:
     """Who an e-mail to one person is from, in which language, and its unique part
@@ -164,10 +170,7 @@ def queue_invitation(
             "accent": brand.accent or branding.DEFAULT_ACCENT,
             "welcome": brand.welcome,
             "support": brand.support,
-            "slack_enabled": bool(
-                current_app.config.get("SLACK_BOT_TOKEN")
-                and current_app.config.get("SLACK_SIGNING_SECRET")
-            ),
+            "slack_enabled": slack_enabled(),
         }
         subject = gettext("Enroll your iPhone or iPad with %(company)s", company=mail.company)
     return mail.queue(

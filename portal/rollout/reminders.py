@@ -30,10 +30,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, branding
 from ..domain import DomainError
 from ..extensions import db
-from ..invitations.email import envelope
+from ..invitations.email import envelope, invitation_kind, slack_enabled
 from ..invitations.service import InvitationSettings
 from ..models import (
     Device,
@@ -262,7 +262,15 @@ def _queue_email(user: User, *, step: int, link: str, now: datetime):
         kind=KIND,
         template="reminder",
         subject=subject,
-        context={"link": link, "step": step},
+        context={
+            "link": link,
+            "step": step,
+            # Written from the person's decision, as the invitation is: User Enrollment
+            # promises privacy, Device Enrollment says what the company will be able to do.
+            "kind": invitation_kind(user),
+            "support": branding.for_locale(mail.org, mail.locale, mail.company).support,
+            "slack_enabled": slack_enabled(),
+        },
         now=now,
     )
 

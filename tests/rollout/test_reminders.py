@@ -198,10 +198,15 @@ def test_reminders_reach_email_and_slack(app, smtp, slack_api):  # noqa: F811
     deliver(app)
     reminded = {m["To"]: m for m in smtp.messages}
     assert set(reminded) == {"alice@example.com", "bob@example.com"}
-    assert (
-        "https://portal.example.com/enroll"
-        in reminded["bob@example.com"].get_body(("plain",)).get_content()
-    )
+    bob_text = reminded["bob@example.com"].get_body(("plain",)).get_content()
+    assert "https://portal.example.com/enroll" in bob_text
+    # Written from each person's decision, as the invitation is: Bob would get Device
+    # Enrollment, so his reminder promises no privacy and offers the way out.
+    assert "personal data stays private" not in bob_text
+    assert "Device Enrollment" in bob_text and "This is my personal iPhone" in bob_text
+    alice_text = reminded["alice@example.com"].get_body(("plain",)).get_content()
+    assert "your personal data stays private" in alice_text
+    assert "/enroll help in Slack" in alice_text
     with app.app_context():
         statuses = dict(
             db.session.execute(
@@ -276,3 +281,24 @@ def test_reminders_show_in_the_persons_history(app, client):
     page = client.get(f"/admin/users/{alice_id}").get_data(as_text=True)
     # helen has no time zone of her own yet: UTC, in the English short format.
     assert "Reminder 1 sent on 11/5/26, 10:00\u202fAM by e-mail and Slack" in page
+
+
+def test_without_slack_the_reminder_does_not_mention_it(app_factory, smtp):  # noqa: F811
+    from portal import demo
+
+    app = app_factory(
+        PUBLIC_BASE_URL="https://portal.example.com",
+        SMTP_URL=smtp.url,
+        SMTP_TIMEOUT=5,
+        REMINDER_DEFAULT_TIME_ZONE="Europe/Paris",
+    )
+    with app.app_context():
+        demo.seed("testing")
+    _setup(app, "alice@example.com")
+    assert _send(app, datetime(2026, 11, 5, 10, 0, tzinfo=UTC)) == 1
+    deliver(app)
+    [message] = smtp.messages
+    for part in ("plain", "html"):
+        body = message.get_body((part,)).get_content()
+        assert "Slack" not in body
+        assert "https://portal.example.com/enroll" in body
