@@ -44,7 +44,7 @@ from ..models import (
     group_membership,
     utcnow,
 )
-from . import kinds, service
+from . import applicability, kinds, sealing
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _install_command(
     identifier = full_identifier(settings, configuration.identifier)
     with force_locale(user.locale) if user.locale else nullcontext():
         description = _("%(org)s set this up for your work.", org=settings.organization)
-    profile = service.build_profile(
+    profile = applicability.build_profile(
         configuration.kind,
         configuration.settings or {},
         identifier=identifier,
@@ -139,7 +139,7 @@ def _install_command(
         organization=settings.organization,
         enrollment="user" if device.enrollment_type == EnrollmentType.USER else "device",
         description=description,
-        secrets=service.open_secrets(secret_key, configuration),
+        secrets=sealing.open_secrets(secret_key, configuration),
     )
     unsigned = plistlib.dumps(profile, fmt=plistlib.FMT_XML, sort_keys=True)
     return "InstallProfile", {"Payload": device_configurations.sign(settings, unsigned)}
@@ -252,13 +252,13 @@ def sync_device(
             configuration.version,
         )
         row.state, row.command_uuid, row.updated_at = DeliveryState.NOT_SENT, None, now
-        row.error = {"message": service.INVALID_REQUEST_TYPE}
+        row.error = {"message": applicability.INVALID_REQUEST_TYPE}
         _log(
             device,
             {
                 "payload_type": str(configuration.kind),
                 "configuration": configuration.name,
-                "message": service.INVALID_REQUEST_TYPE,
+                "message": applicability.INVALID_REQUEST_TYPE,
             },
             status="error",
         )
@@ -267,7 +267,10 @@ def sync_device(
             "device.configuration.refused",
             channel=channel,
             target=device,
-            after={"configuration": configuration.name, "reason": service.INVALID_REQUEST_TYPE},
+            after={
+                "configuration": configuration.name,
+                "reason": applicability.INVALID_REQUEST_TYPE,
+            },
         )
         keep.add(identifier)
     for identifier, row in rows.items():
