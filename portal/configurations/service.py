@@ -45,13 +45,7 @@ MIN_PRIORITY, MAX_PRIORITY = 1, 1000
 
 
 class ConfigurationError(DomainError):
-    status = 400
-
-    def __init__(self, message: object, field: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.field = field
-        if status is not None:
-            self.status = status
+    """A configuration refused: `field` names the form field at fault, if any."""
 
 
 class NotApplicable(ConfigurationError):
