@@ -19,8 +19,14 @@ class DomainError(Exception):
     status = 400
     default_message = _l("That change cannot be made.")
 
-    def __init__(self, message: object | None = None) -> None:
+    def __init__(
+        self, message: object | None = None, field: str | None = None, status: int | None = None
+    ) -> None:
         self.message = message if message is not None else self.default_message
+        if field is not None:
+            self.field = field
+        if status is not None:
+            self.status = status
         with force_locale("en"):
             super().__init__(str(self.message))
 

@@ -22,13 +22,7 @@ MAX_LICENCES = 10_000_000
 
 
 class CatalogueError(DomainError):
-    status = 400
-
-    def __init__(self, message: object, field: str | None = None, status: int | None = None):
-        super().__init__(message)
-        self.field = field
-        if status is not None:
-            self.status = status
+    """A catalogue change refused: `field` names the form field at fault, if any."""
 
 
 def _summary(app: App) -> dict:

@@ -7,7 +7,7 @@ new or changed configuration (same identifier, new version), RemoveProfile for o
 assigned, Apple's Settings command for a managed app configuration. A configuration Apple
 does not apply to a Mac under User Enrollment is never sent: it is marked "not sent" with
 "Restrictions – this is not a valid request type" in the device's log. The device's answers
-move each one to installed or failed (with Apple's error). Callers commit.
+move each one to installed or failed (portal.configurations.answers). Callers commit.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from ..enrollment import lifecycle, profile_service
 from ..extensions import db
 from ..mdm import commands
 from ..models import (
-    CommandStatus,
     Configuration,
     ConfigurationKind,
     DeliveryState,
@@ -44,7 +43,7 @@ from ..models import (
     group_membership,
     utcnow,
 )
-from . import kinds, service
+from . import applicability, kinds, sealing
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ def _install_command(
     identifier = full_identifier(settings, configuration.identifier)
     with force_locale(user.locale) if user.locale else nullcontext():
         description = _("%(org)s set this up for your work.", org=settings.organization)
-    profile = service.build_profile(
+    profile = applicability.build_profile(
         configuration.kind,
         configuration.settings or {},
         identifier=identifier,
@@ -139,7 +138,7 @@ def _install_command(
         organization=settings.organization,
         enrollment="user" if device.enrollment_type == EnrollmentType.USER else "device",
         description=description,
-        secrets=service.open_secrets(secret_key, configuration),
+        secrets=sealing.open_secrets(secret_key, configuration),
     )
     unsigned = plistlib.dumps(profile, fmt=plistlib.FMT_XML, sort_keys=True)
     return "InstallProfile", {"Payload": device_configurations.sign(settings, unsigned)}
@@ -252,13 +251,13 @@ def sync_device(
             configuration.version,
         )
         row.state, row.command_uuid, row.updated_at = DeliveryState.NOT_SENT, None, now
-        row.error = {"message": service.INVALID_REQUEST_TYPE}
+        row.error = {"message": applicability.INVALID_REQUEST_TYPE}
         _log(
             device,
             {
                 "payload_type": str(configuration.kind),
                 "configuration": configuration.name,
-                "message": service.INVALID_REQUEST_TYPE,
+                "message": applicability.INVALID_REQUEST_TYPE,
             },
             status="error",
         )
@@ -267,7 +266,10 @@ def sync_device(
             "device.configuration.refused",
             channel=channel,
             target=device,
-            after={"configuration": configuration.name, "reason": service.INVALID_REQUEST_TYPE},
+            after={
+                "configuration": configuration.name,
+                "reason": applicability.INVALID_REQUEST_TYPE,
+            },
         )
         keep.add(identifier)
     for identifier, row in rows.items():
@@ -325,94 +327,6 @@ def sync_all(
             )  # fmt: skip
         )
     return count
-
-
-# --- the device's answers --------------------------------------------------------------------
-
-
-def error_text(result: dict | None) -> str:
-    """Apple's error in words: the ErrorChain's descriptions, or the status."""
-    if not result:
-        return ""
-    chain = result.get("ErrorChain") or []
-    parts = []
-    for item in chain if isinstance(chain, list) else []:
-        if not isinstance(item, dict):
-            continue
-        text = item.get("LocalizedDescription") or item.get("USEnglishDescription") or ""
-        code = item.get("ErrorCode")
-        domain = item.get("ErrorDomain")
-        label = f"{domain} {code}" if domain is not None and code is not None else ""
-        parts.append(f"{text} ({label})" if label and text else text or label)
-    return " – ".join(p for p in parts if p)
-
-
-def command_answered(device: Device, command: MDMCommand) -> None:
-    """Move the configuration `command` carried to installed, removed or failed."""
-    row = db.session.scalar(
-        sa.select(DeviceConfiguration).where(
-            DeviceConfiguration.device_id == device.id,
-            DeviceConfiguration.command_uuid == command.uuid,
-        )
-    )
-    if row is None:
-        return
-    now = utcnow()
-    if command.status == CommandStatus.ACKNOWLEDGED:
-        if row.state == DeliveryState.REMOVING:
-            db.session.delete(row)
-            return
-        row.state, row.error, row.updated_at = DeliveryState.INSTALLED, None, now
-        _map_vpn_apps(device, row, command)
-    elif command.status in (CommandStatus.ERROR, CommandStatus.FORMAT_ERROR):
-        result = dict(command.result or {})
-        result["Status"] = (
-            "CommandFormatError" if command.status == CommandStatus.FORMAT_ERROR else "Error"
-        )
-        if row.state == DeliveryState.REMOVING:
-            result["removal"] = True
-        result["message"] = error_text(command.result) or result["Status"]
-        row.state, row.error, row.updated_at = DeliveryState.FAILED, result, now
-        lifecycle.log(
-            device,
-            LOG_ACTION,
-            {
-                "payload_type": str(row.kind),
-                "configuration": row.name,
-                "command_uuid": command.uuid,
-                "message": result["message"],
-            },
-        ).status = "error"
-
-
-def _map_vpn_apps(device: Device, row: DeviceConfiguration, command: MDMCommand) -> None:
-    """An iPhone or iPad routes apps through a per-app VPN by app attributes, once the VPN is
-    installed (a Mac got the mapping payload in the profile itself)."""
-    configuration = row.configuration
-    if (
-        row.kind != ConfigurationKind.PER_APP_VPN
-        or configuration is None
-        or platform_of(device) != "ios"
-        or not (configuration.settings or {}).get("apps")
-        or command.request_type != "InstallProfile"
-    ):
-        return
-    profile = plistlib.loads(_profile_bytes(command))
-    commands.queue(
-        device,
-        kinds.SETTINGS_COMMAND,
-        kinds.app_vpn_attributes(profile["PayloadIdentifier"], configuration.settings["apps"]),
-        actor=None,
-        channel="system",
-    )
-
-
-def _profile_bytes(command: MDMCommand) -> bytes:
-    from ..enrollment.pki import unwrap_signed_data
-    from ..mdm import plist as mdm_plist
-
-    signed = mdm_plist.from_json(command.payload or {})["Payload"]
-    return unwrap_signed_data(signed) or signed
 
 
 def device_rows(device: Device) -> list[DeviceConfiguration]:

@@ -20,7 +20,7 @@ from ..enrollment import profile_service
 from ..extensions import db
 from ..mdm import declarative
 from ..models import Device, Group, User, utcnow
-from . import deploy
+from . import answers, deploy
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def on_enrolled(device: Device, now=None, **_extra) -> None:
 def on_answer(device: Device, command=None, **_extra) -> None:
     if command is None:
         return
-    deploy.command_answered(device, command)
+    answers.command_answered(device, command)
     self_service.command_answered(device, command)
 
 

@@ -14,7 +14,7 @@ from ..directory.groups import list_groups
 from ..extensions import db
 from ..htmx import render
 from ..models import Configuration, ConfigurationKind, DeviceConfiguration, Role
-from . import deploy, hooks, kinds, service
+from . import applicability, deploy, hooks, kinds, sealing, service
 
 bp = Blueprint("configurations", __name__, url_prefix="/admin")
 
@@ -41,7 +41,7 @@ def configuration_list():
         configurations=service.all_configurations(),
         specs=kinds.SPECS,
         counts=_counts(),
-        platform_labels=service.PLATFORM_LABELS,
+        platform_labels=applicability.PLATFORM_LABELS,
         can_edit=current_user.has_role(Role.ADMIN),
     )
 
@@ -53,7 +53,7 @@ def _form_context(kind: ConfigurationKind, configuration: Configuration | None, 
         values = {
             key: value
             for key, value in (configuration.settings or {}).items()
-            if not service._is_secret(value)
+            if not sealing.is_secret(value)
         }
         values.update(
             name=configuration.name,
@@ -67,17 +67,17 @@ def _form_context(kind: ConfigurationKind, configuration: Configuration | None, 
         values.update(platforms=list(spec.platforms), priority=100, everyone=False, groups=[])
     stored_secrets = {
         key for key, value in ((configuration.settings or {}) if configuration else {}).items()
-        if service._is_secret(value) or key == "file"
+        if sealing.is_secret(value) or key == "file"
     }  # fmt: skip
     return {
         "kind": kind,
         "spec": spec,
         "configuration": configuration,
         "values": values,
-        "notes": service.key_notes(kind),
+        "notes": applicability.key_notes(kind),
         "stored_secrets": stored_secrets,
         "groups": list_groups(),
-        "platform_labels": service.PLATFORM_LABELS,
+        "platform_labels": applicability.PLATFORM_LABELS,
         "form": ConfirmForm(formdata=None),
         "errors": extra.pop("errors", {}),
         "reasons": extra.pop("reasons", []),

@@ -14,7 +14,6 @@ only logs them (development and tests).
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .. import leases
 from ..extensions import db
 from ..models import Device, PushRequest, utcnow
 
@@ -159,33 +159,19 @@ def waiting() -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(PushRequest)) or 0)
 
 
-def _due(now: datetime):
-    return sa.and_(
-        PushRequest.next_attempt_at <= now,
-        sa.or_(PushRequest.claimed_until.is_(None), PushRequest.claimed_until < now),
-    )
-
-
 def claim(worker: str, *, limit: int, lease: timedelta, now: datetime | None = None):
     """Lease up to `limit` due push requests; returns (token, rows). Commits."""
     now = now or utcnow()
-    token = f"{worker[:40]}:{secrets.token_hex(8)}"
-    pick = (
-        sa.select(PushRequest.device_id)
-        .where(_due(now))
-        .order_by(PushRequest.queued_at, PushRequest.device_id)
-        .limit(limit)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        ids = list(db.session.scalars(pick.with_for_update(skip_locked=True)))
-        target = PushRequest.device_id.in_(ids) if ids else sa.false()
-    else:
-        target = PushRequest.device_id.in_(pick.scalar_subquery())
-    db.session.execute(
-        sa.update(PushRequest)
-        .where(target, _due(now))
-        .values(claimed_until=now + lease, claimed_by=token)
-        .execution_options(synchronize_session=False)
+    token = leases.claim_token(worker)
+    leases.lease_due(
+        PushRequest,
+        PushRequest.device_id,
+        leases.unleased(PushRequest, now),
+        (PushRequest.queued_at, PushRequest.device_id),
+        limit=limit,
+        lease=lease,
+        now=now,
+        token=token,
     )
     db.session.commit()
     rows = db.session.execute(

@@ -5,10 +5,10 @@
 their own and commit: a message's state must be durable before the next one is sent.
 
 Several workers never send the same message: a claim sets a lease (`claimed_until`,
-`claimed_by`) on due rows, picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
-claim is one UPDATE (SQLite runs one writer at a time). A worker that dies leaves its lease
-to expire; a crash between the SMTP transaction and `mark_sent` sends that one message once
-more, with the same Message-ID.
+`claimed_by`; portal.leases) on due rows, picked with `FOR UPDATE SKIP LOCKED` on
+PostgreSQL; on SQLite the claim is one UPDATE (SQLite runs one writer at a time). A worker
+that dies leaves its lease to expire; a crash between the SMTP transaction and `mark_sent`
+sends that one message once more, with the same Message-ID.
 
 A message that must not go out any more is never sent: its kind may register a check
 (`on_send_check`, e.g. "the invitation in it was withdrawn or has expired") that `claim`
@@ -21,7 +21,6 @@ it in the same statement.
 from __future__ import annotations
 
 import random
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,9 +29,10 @@ from email.utils import format_datetime, make_msgid
 import sqlalchemy as sa
 from sqlalchemy.orm import defer
 
-from .. import audit
+from .. import audit, leases
 from ..domain import DomainError
 from ..extensions import db
+from ..leases import claim_token as claim_token
 from ..models import OutboxMessage, OutboxStatus, User, utcnow
 from . import hooks
 
@@ -160,15 +160,8 @@ def enqueue(
 
 def _due(now: datetime):
     return sa.and_(
-        OutboxMessage.status == OutboxStatus.PENDING,
-        OutboxMessage.next_attempt_at <= now,
-        sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        OutboxMessage.status == OutboxStatus.PENDING, leases.unleased(OutboxMessage, now)
     )
-
-
-def claim_token(worker: str) -> str:
-    """A fresh name for one claim (one batch) of `worker`."""
-    return f"{worker[:40]}:{secrets.token_hex(8)}"
 
 
 def claim(
@@ -182,23 +175,15 @@ def claim(
     """Lease up to `limit` due messages to `worker`; returns them, oldest first. Commits."""
     now = now or utcnow()
     token = token or claim_token(worker)
-    pick = (
-        sa.select(OutboxMessage.id)
-        .where(_due(now))
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Rows another worker is claiming right now are skipped, not waited for.
-        ids = list(db.session.scalars(pick.with_for_update(skip_locked=True)))
-        target = OutboxMessage.id.in_(ids) if ids else sa.false()
-    else:
-        target = OutboxMessage.id.in_(pick.scalar_subquery())
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(target, _due(now))
-        .values(claimed_until=now + lease, claimed_by=token)
-        .execution_options(synchronize_session=False)
+    leases.lease_due(
+        OutboxMessage,
+        OutboxMessage.id,
+        _due(now),
+        (OutboxMessage.next_attempt_at, OutboxMessage.id),
+        limit=limit,
+        lease=lease,
+        now=now,
+        token=token,
     )
     if hooks.any_send_checks():
         claimed = db.session.execute(

@@ -8,13 +8,13 @@ one transaction of its own.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from .. import leases
 from ..extensions import db
 from ..models import BackgroundJob, WorkerHeartbeat, utcnow
 
@@ -38,7 +38,7 @@ def claim(name: str, worker: str, *, lease: timedelta, now: datetime | None = No
     """Lease job `name` if it is due and free; returns the lease token, or None. Commits."""
     now = now or utcnow()
     _ensure(name, now)
-    token = f"{worker[:40]}:{secrets.token_hex(8)}"
+    token = leases.claim_token(worker)
     taken = db.session.execute(
         sa.update(BackgroundJob)
         .where(
