@@ -4,6 +4,12 @@ Flask-Limiter is configured (portal.config) to fall back to each process's memor
 storage stops answering and to go back to it once it answers again; sign-in, `/go/` links
 and device endpoints keep working, limited per process. The outage is logged at most once
 a minute, and `rate_limit_storage_ok()` tells `/healthz` the storage is degraded.
+
+Flask-Limiter checks every request twice: once before it (for the app-wide and blueprint
+limits) and once in the decorator of a limited view. The portal has no app-wide limits, so
+the first check runs only for blueprints that carry limits (SCIM); the decorated views
+(sign-in, device endpoints, `/go/`) are still checked by their decorator, and a request
+with no limit (the status poll) costs no limiter work.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import logging
 import threading
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from limits.storage import MemoryStorage
 
 from .extensions import limiter
@@ -88,7 +94,23 @@ def incr(key: str, expiry: int) -> int:
         return _state().fallback.incr(key, expiry)
 
 
+def _check_where_limited() -> None:
+    """The limiter's own before-request check, for the requests it can limit there."""
+    manager = limiter.limit_manager
+    everywhere = manager._application_limits or manager._default_limits or limiter._meta_limits
+    if everywhere or any(name in manager._blueprint_limits for name in request.blueprints):
+        limiter._check_request_limit()
+
+
+def _check_only_where_limited(app: Flask) -> None:
+    checks = app.before_request_funcs.get(None, [])
+    for n, check in enumerate(checks):
+        if check == limiter._check_request_limit:
+            checks[n] = _check_where_limited
+
+
 def init_app(app: Flask) -> None:
+    _check_only_where_limited(app)
     for name in STORAGE_LOGGERS:
         logger = logging.getLogger(name)
         if _once not in logger.filters:

@@ -90,3 +90,26 @@ def test_repeated_discovery_refusals_are_audited_once(seeded, client):
     assert _discover(client, "bob@example.com").status_code == 403
     with seeded.app_context():
         assert [r["reason"] for r in refusals()] == ["unknown_user", "not_user_enrollment"]
+
+
+def test_the_limiter_works_out_limits_once_per_limited_request_only(seeded, client, monkeypatch):
+    from portal.extensions import limiter
+
+    manager = limiter.limit_manager
+    resolved = []
+    real = manager.resolve_limits
+
+    def counting(app, endpoint=None, *args, **kwargs):
+        resolved.append(endpoint)
+        return real(app, endpoint, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "resolve_limits", counting)
+    assert _discover(client).status_code == 403
+    assert resolved == ["mdm.discovery"]  # by its decorator, not again before the request
+    resolved.clear()
+    assert client.get("/").status_code in (200, 302)
+    assert client.get("/healthz").status_code == 200
+    assert resolved == []  # nothing limits them: no limiter work
+    # Still limited: the device budget (above) and the SCIM blueprint's (tests/scim).
+    seeded.config["MDM_RATE_LIMIT"] = "1 per minute"
+    assert [_discover(client).status_code for _ in range(2)] == [403, 429]
