@@ -3,7 +3,9 @@
 A PostgreSQL database (`DATABASE_URL`, emptied first) gets the demo data plus a rollout of
 20,000 people, 30,000 invitations and 15,000 devices (tests/rollout/seeding.py). An admin
 signed in through the app asks for each page several times; the median and the slowest
-answer are printed against the 300 ms goal. Run alone with `python -m benchmarks.rollout`.
+answer are printed against the 300 ms goal. The dashboard keeps a funnel a minute, as in
+production: it is measured as reopened and as counted again. Run alone with
+`python -m benchmarks.rollout`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 GOAL_MS = 300.0
 RUNS = 15
 PAGES = (
+    # As an admin reopening it within the minute sees it, then counted afresh each time.
     ("rollout dashboard (30 days)", "/admin/rollout"),
+    ("rollout dashboard, counted again", "/admin/rollout?count=again"),
     ("rollout dashboard (90 days)", "/admin/rollout?from={from90}"),
     ("stuck people", "/admin/rollout/stuck"),
     ("funnel CSV", "/admin/rollout/export/funnel.csv"),
@@ -61,6 +65,8 @@ def measure(database_url: str | None = None, runs: int = RUNS) -> list[tuple[str
                 "RATELIMIT_ENABLED": False,
                 "ARGON2_TIME_COST": 1,
                 "ARGON2_MEMORY_COST": 1024,
+                # As in production (the testing default counts on every view).
+                "ROLLOUT_FUNNEL_CACHE_SECONDS": 60,
             }
         )
         with app.app_context():

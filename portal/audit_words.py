@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import g, has_request_context, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from .extensions import db
@@ -113,14 +114,28 @@ LOG_STATUS_LABELS = {
 }
 
 
+def _translated(labels: dict, code: str) -> str:
+    """`labels[code]` in the page's language, else `code`; each label is translated once
+    per request (a log page shows the same few actions and statuses on every row)."""
+    label = labels.get(code)
+    if label is None:
+        return code
+    if not has_request_context():
+        return str(label)
+    memo = g.setdefault("_log_labels", {})
+    key = (id(labels), code, str(get_locale()))
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = str(label)
+    return text
+
+
 def log_action_label(code: str) -> str:
-    label = LOG_ACTION_LABELS.get(code)
-    return str(label) if label is not None else code
+    return _translated(LOG_ACTION_LABELS, code)
 
 
 def log_status_label(code: str) -> str:
-    label = LOG_STATUS_LABELS.get(code)
-    return str(label) if label is not None else code
+    return _translated(LOG_STATUS_LABELS, code)
 
 
 CHANNEL_LABELS = {

@@ -292,6 +292,11 @@ def load(overrides: dict | None = None) -> dict:
         # (seconds; 0: never). Tests see every change at once.
         "HEALTHZ_CACHE_SECONDS": _int("HEALTHZ_CACHE_SECONDS", 0 if env == "testing" else 1),
         "DISCOVERY_CACHE_SECONDS": _int("DISCOVERY_CACHE_SECONDS", 0 if env == "testing" else 30),
+        # How long the rollout dashboard may show a funnel counted earlier by the same process
+        # (seconds; 0: count on every view). The page says when it was counted.
+        "ROLLOUT_FUNNEL_CACHE_SECONDS": _int(
+            "ROLLOUT_FUNNEL_CACHE_SECONDS", 0 if env == "testing" else 60
+        ),
         # Responses larger than this many bytes are compressed (gzip or Brotli) when the
         # client accepts it.
         "COMPRESS_MIN_SIZE": _int("COMPRESS_MIN_SIZE", 1024),

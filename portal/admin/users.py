@@ -110,7 +110,7 @@ def _get_user(user_id: int) -> User:
 def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
     """Everything the detail page and its preview fragment show; and the status code."""
     form = PreviewForm(args if args else MultiDict(DEFAULT_PREVIEW))
-    decision, status = None, 200
+    decision, status, setting = None, 200, None
     reenroll_decisions: list = []
     if form.validate():
         try:
@@ -122,6 +122,7 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
                 channel=form.channel.data,
             )
             decision, reenroll_decisions = found.new_device, found.reenrolling
+            setting = found.setting
         except enrollment.EnrollmentInputError as exc:
             getattr(form, exc.field or "os_version").errors.append(str(exc))
     if decision is None:
@@ -136,7 +137,7 @@ def _detail_context(user: User, args: MultiDict) -> tuple[dict, int]:
     ).all()
     context = {
         "user": user,
-        "setting": enrollment.effective_setting(user),
+        "setting": setting or enrollment.effective_setting(user),
         "form": form,
         "decision": decision,
         "reenroll_decisions": reenroll_decisions,

@@ -75,6 +75,11 @@ def explain_command(email, platform, os_version, supervised, channel, locale) ->
         ) from exc
     setting = service.effective_setting(user)
     decision = service.explain(
-        user, platform=platform, os_version=version, supervised=supervised, channel=channel
+        user,
+        platform=platform,
+        os_version=version,
+        supervised=supervised,
+        channel=channel,
+        setting=setting,
     )
     _print(decision, setting, locale)

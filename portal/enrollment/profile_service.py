@@ -332,6 +332,7 @@ def download_profile(
     journey.check_device_limit(
         user, platform, limit=settings.max_devices_per_user, reenrolling=reenrolling
     )
+    setting = service.effective_setting(user)
     decision = service.explain(
         user,
         platform=platform,
@@ -340,10 +341,11 @@ def download_profile(
         record=True,
         actor=user,
         reenrolling=reenrolling,
+        setting=setting,
     )
     kind = web_profile_kind(decision, platform, version)
     topic = push_topic(settings)
-    owner = service.effective_setting(user).device_owner
+    owner = setting.device_owner
     enrollment_type = EnrollmentType.USER if kind.is_user_enrollment else EnrollmentType.DEVICE
     now = utcnow()
     device, secret = None, None

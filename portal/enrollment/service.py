@@ -186,6 +186,8 @@ def explain(
     mam_applied: bool = False,
     authenticator_only_match: bool = False,
     reenrolling: Device | None = None,
+    setting: EffectiveSetting | None = None,
+    org: Organization | None = None,
 ) -> policy.Decision:
     """Decide which enrollment applies to `user` on this device, and why.
 
@@ -198,12 +200,14 @@ def explain(
     :param reenrolling: one of the person's listed devices they are enrolling again; it keeps
         the type of its first enrollment (SPEC §1). None for a new device, which gets what
         the person's setting gives today.
+    :param setting, org: the person's effective setting and organization when the caller
+        already has them (several decisions for one person load them once); else loaded.
     :raise InvalidPlatform, InvalidOsVersion, InvalidChannel: before anything is decided.
     """
     device_platform = parse_platform(platform)
     version = parse_os_version(os_version)
     device_channel = parse_channel(channel)
-    setting = effective_setting(user)
+    setting = setting or effective_setting(user)
     device = policy.DeviceFacts(
         platform=device_platform,
         os_version=version,
@@ -213,7 +217,8 @@ def explain(
         authenticator_only_match=authenticator_only_match,
         previous_enrollment_type=_policy_type(reenrolled_type(user, device_platform, reenrolling)),
     )
-    org = db.session.get(Organization, user.org_id)
+    if org is None:
+        org = db.session.get(Organization, user.org_id)
     decision = policy.decide(user_facts(user, setting), device, org_facts(org))
     if record:
         db.session.add(
@@ -241,6 +246,7 @@ class Preview:
 
     new_device: policy.Decision
     reenrolling: list[tuple[Device, policy.Decision]]
+    setting: EffectiveSetting
 
 
 def preview(
@@ -254,15 +260,19 @@ def preview(
     """Both cases of the helpdesk's decision preview; nothing is recorded.
 
     The same device facts for each listed device enrolling again (it keeps its type): one
-    decision per enrollment type, however many devices the person lists.
+    decision per enrollment type, however many devices the person lists. The person's
+    setting and organization are loaded once for all of them.
 
     :raise InvalidPlatform, InvalidOsVersion, InvalidChannel: like `explain`.
     """
+    setting = effective_setting(user)
     facts = {
         "platform": platform,
         "os_version": os_version,
         "supervised": supervised,
         "channel": channel,
+        "setting": setting,
+        "org": db.session.get(Organization, user.org_id),
     }
     new_device = explain(user, **facts)
     by_type: dict[str, policy.Decision] = {}
@@ -272,7 +282,7 @@ def preview(
         if kind not in by_type:
             by_type[kind] = explain(user, **facts, reenrolling=listed)
         reenrolling.append((listed, by_type[kind]))
-    return Preview(new_device, reenrolling)
+    return Preview(new_device, reenrolling, setting)
 
 
 def reenrolled_type(user: User, platform: str, device: Device | None) -> EnrollmentType | None:

@@ -40,6 +40,7 @@ from ..privacy import mask_apple_id
 from . import bp, cohort, funnel, stuck
 from .cohort import STAGES
 from .filters import FilterError, parse_filter
+from .routes import counted_funnel
 
 CHUNK = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -290,7 +291,7 @@ def funnel_rows(data: funnel.Funnel) -> Iterator[list]:
 @role_required(Role.HELPDESK)
 def export_funnel():
     """The dashboard's numbers as CSV (same period, group and type)."""
-    return _stream("funnel", FUNNEL_HEADER, funnel_rows(funnel.funnel(_filters())))
+    return _stream("funnel", FUNNEL_HEADER, funnel_rows(counted_funnel(_filters())))
 
 
 PEOPLE_HEADER = ["id", "name", "email", "invited_at", "furthest_step", "enrollment_type"]

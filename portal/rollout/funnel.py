@@ -78,7 +78,8 @@ class Funnel:
     chart_unit: str  # "day" | "week"
     median_to_enrollment: timedelta | None
     enrolled_with_times: int = 0
-    groups: list[Group] = field(default_factory=list)
+    # When it was counted: the dashboard may show an answer up to a minute old, and says so.
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def invited(self) -> int:
@@ -89,8 +90,10 @@ def funnel(filters: RolloutFilter) -> Funnel:
     """The funnel, its breakdowns by type and by group, the chart and the median time.
 
     The people are computed once (a common table expression) and counted three ways in one
-    statement; only the counts come back.
+    statement; only the counts come back. The answer holds plain values only (no database
+    objects), so a caller may keep it for a while.
     """
+    computed_at = datetime.now(UTC)
     without_jit()
     people = people_query(filters).element.cte("people")
     by_type = sa.select(
@@ -137,8 +140,7 @@ def funnel(filters: RolloutFilter) -> Funnel:
     type_rows = [
         Breakdown(kind, kind, _steps(_reached(counts[kind]))) for kind in TYPES if counts.get(kind)
     ]
-    groups = list(db.session.scalars(sa.select(Group).order_by(Group.name)))
-    names = {g.id: g.name for g in groups}
+    names = {gid: name for gid, name in db.session.execute(sa.select(Group.id, Group.name))}
     group_rows = sorted(
         (
             Breakdown(gid, names.get(gid, str(gid)), _steps(_reached(c)))
@@ -157,7 +159,7 @@ def funnel(filters: RolloutFilter) -> Funnel:
         chart_unit=unit,
         median_to_enrollment=median,
         enrolled_with_times=enrolled,
-        groups=groups,
+        computed_at=computed_at,
     )
 
 

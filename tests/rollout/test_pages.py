@@ -207,3 +207,23 @@ def test_another_helpdesk_persons_job_is_not_found(rollout, admin, seeded):
         job_id = job.id
     # Admins may look at anyone's job; another helpdesk member may not.
     assert admin.get(f"/admin/rollout/jobs/{job_id}").status_code == 200
+
+
+def test_dashboard_shows_a_recent_count_and_counts_again_when_asked(rollout, admin, app):
+    app.config["ROLLOUT_FUNNEL_CACHE_SECONDS"] = 60
+    first = admin.get("/admin/rollout").get_data(as_text=True)
+    assert 'id="counted-at"' in first and "count=again" in first
+    with app.app_context():
+        org_id = db.session.scalar(sa.select(User.org_id).where(User.email == "adam@example.com"))
+        newcomer = User(org_id=org_id, email="newcomer@example.com", display_name="Newcomer")
+        db.session.add(newcomer)
+        db.session.flush()
+        invitations.invite(newcomer, actor=None, sent_by=InvitationSender.SYSTEM)
+        db.session.commit()
+    # Within the minute the same numbers, as counted then; the CSV says the same.
+    assert _numbers(admin.get("/admin/rollout").get_data(as_text=True)) == _numbers(first)
+    csv_rows = admin.get("/admin/rollout/export/funnel.csv").get_data(as_text=True)
+    assert csv_rows.splitlines()[1].startswith(f"all,,,{_numbers(first)[0]},")
+    again = _numbers(admin.get("/admin/rollout?count=again").get_data(as_text=True))
+    assert again[0] == _numbers(first)[0] + 1
+    assert _numbers(admin.get("/admin/rollout").get_data(as_text=True))[0] == again[0]

@@ -102,6 +102,20 @@ def test_admin_pages_run_the_same_statements_over_more_rows(seeded, admin_client
     assert max(counts.values()) <= 25, counts
 
 
+def test_a_users_page_reads_their_setting_once_for_all_its_decisions(seeded, admin_client):
+    with seeded.app_context():
+        alice = db.session.scalar(sa.select(User.id).where(User.email == "alice@example.com"))
+    path = f"/admin/users/{alice}"  # alice has two enrolled devices: three decisions shown
+    admin_client.get(path)
+    with counting(admin_client.application) as seen:
+        assert admin_client.get(path).status_code == 200
+    froms = [" ".join(sql.split()).split(" FROM ", 1)[1].split()[0] for sql in seen.sql]
+    assert froms.count("enrollment_setting") == 1, seen.sql
+    # Once for the decisions, once for the page's branding (every page).
+    assert froms.count("organization") == 2, seen.sql
+    assert seen.count <= 12, seen.sql
+
+
 def test_employee_pages_run_the_same_statements_over_more_rows(seeded, client, auth):
     with seeded.app_context():
         enrolled_device("alice@example.com", 0)
