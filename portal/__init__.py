@@ -22,7 +22,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     """
     settings = config_module.load(overrides)
     config_module.check_production(settings)
-    app = Flask(
+    from .performance import Portal
+
+    app = Portal(
         __name__,
         instance_path=settings["INSTANCE_PATH"],
         template_folder=str(ROOT / "templates"),

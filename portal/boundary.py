@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import chain
 
 from flask import Flask, current_app, g, request
 from flask_babel import lazy_gettext as _l
@@ -104,7 +105,11 @@ def has_unstorable(value) -> bool:
 
 
 def _multi(values) -> bool:
-    return any(has_unstorable(k) or has_unstorable(v) for k, v in values.items(multi=True))
+    """Whether a key or value of a MultiDict of text holds such a character (one search)."""
+    return (
+        bool(values)
+        and UNSTORABLE.search("".join(chain.from_iterable(values.items(multi=True)))) is not None
+    )
 
 
 def _check_size() -> None:

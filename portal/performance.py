@@ -9,6 +9,8 @@
 - Server errors always reach a log: under gunicorn the portal's loggers write through
   gunicorn's error log, elsewhere to standard error.
 - The session cookie's signing serializer is built once per key, not on every request.
+- `Portal`, the app's class: Flask asks of every hook and view, on every request, whether it
+  is a coroutine (about twenty times a request); the answer is kept per function.
 - `GET /healthz` answers load balancers that ask every few seconds, per process and per
   instance: its whole answer (status, headers, body) is reused for
   `HEALTHZ_CACHE_SECONDS` (default 1) straight from the WSGI layer, so a burst of checks
@@ -30,6 +32,26 @@ from flask_compress import Compress
 
 YEAR = 365 * 24 * 60 * 60
 compress = Compress()
+
+
+class Portal(Flask):
+    """Flask, with the answer to "is this hook or view async?" kept per function.
+
+    The portal has no async views, but `Flask.ensure_sync` inspects each function again
+    on every call; here it is inspected once (and async functions still work)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: dict = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+            return sync
+        except TypeError:  # not hashable: asked every time, as Flask does
+            return super().ensure_sync(func)
 
 
 def init_app(app: Flask) -> None:

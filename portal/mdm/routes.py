@@ -2,7 +2,8 @@
 
 Device-facing endpoints (`@external`) authenticate by bearer token or URL secret; every
 refusal rolls back, writes an `mdm.refused` audit event with its reason, and answers 4xx.
-They share one request budget per client address (`MDM_RATE_LIMIT`, then 429), and the same
+They share one request budget per client address (`MDM_RATE_LIMIT`, then 429 with
+`Retry-After`; counted in batches, see `portal.ratelimit.SharedBudget`), and the same
 refusal repeated from one address is audited once per `MDM_REFUSAL_AUDIT_SECONDS` (the
 repeats are counted in the log), so junk traffic cannot fill the audit table.
 """
@@ -47,8 +48,8 @@ DEFAULT_REFUSAL_AUDIT_SECONDS = 60
 # Each download records a decision and signs a profile: a person needs a few.
 DEFAULT_PROFILE_DOWNLOAD_LIMIT = "10 per hour"
 
-device_limit = limiter.shared_limit(
-    lambda: current_app.config.get("MDM_RATE_LIMIT", DEFAULT_RATE_LIMIT), scope="mdm-device"
+device_limit = ratelimit.SharedBudget(
+    "mdm-device", lambda: current_app.config.get("MDM_RATE_LIMIT", DEFAULT_RATE_LIMIT)
 )
 
 
