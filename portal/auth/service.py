@@ -11,7 +11,6 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import User, UserSession, UserSource, utcnow
@@ -96,32 +95,61 @@ def start_session(user: User, method: str = "local") -> str:
     return token
 
 
-# Built once (every signed-in request runs it).
+# Built once (every signed-in request runs it): the session and its user in one query.
 _SESSION_WITH_USER = (
-    sa.select(UserSession)
-    .options(joinedload(UserSession.user))
+    sa.select(UserSession, User)
+    .join(User, User.id == UserSession.user_id)
     .where(UserSession.id == sa.bindparam("id"))
 )
+
+
+_WITH_COLUMN: dict[int, tuple[sa.ColumnElement, sa.Select]] = {}
+
+
+def _with_column(also: sa.ColumnElement) -> sa.Select:
+    """The session query with `also` added, built once per expression (callers build their
+    expressions once: a statement built anew on every request costs more than it runs)."""
+    known = _WITH_COLUMN.get(id(also))
+    if known is None or known[0] is not also:
+        known = _WITH_COLUMN[id(also)] = (also, _SESSION_WITH_USER.add_columns(also))
+    return known[1]
 
 
 def load_session(
     token: str, *, idle: timedelta, maximum: timedelta, now: datetime | None = None
 ) -> User | None:
     """The user of a live session, or None when it ended, idled out or grew too old."""
+    return load_session_with(token, idle=idle, maximum=maximum, now=now)[0]
+
+
+def load_session_with(
+    token: str,
+    *,
+    idle: timedelta,
+    maximum: timedelta,
+    also: sa.ColumnElement | None = None,
+    params: dict | None = None,
+    now: datetime | None = None,
+) -> tuple[User | None, object]:
+    """`load_session`, and the value of `also` (a column expression over `User`, with its
+    `params`) read in the same statement: (user or None, value or None)."""
     if not token:
-        return None
+        return None, None
     now = now or utcnow()
-    # The session and its user in one query: every signed-in request starts here.
-    row = db.session.scalar(_SESSION_WITH_USER, {"id": _digest(token)})
-    if row is None or row.ended_at is not None:
-        return None
+    query = _SESSION_WITH_USER if also is None else _with_column(also)
+    found = db.session.execute(query, {"id": _digest(token), **(params or {})}).first()
+    if found is None:
+        return None, None
+    row, user = found[0], found[1]
+    value = found[2] if also is not None else None
+    if row.ended_at is not None:
+        return None, None
     if now - row.last_seen_at > idle or now - row.created_at > maximum:
         row.ended_at = now
         db.session.commit()
-        return None
-    if not row.user.active:
-        return None
-    user = row.user
+        return None, None
+    if not user.active:
+        return None, None
     if now - row.last_seen_at > _TOUCH_EVERY:
         # End the read transaction first: the write then starts its own and waits its turn
         # on SQLite instead of failing (see portal.sqlite). One conditional UPDATE: two
@@ -135,7 +163,7 @@ def load_session(
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-    return user
+    return user, value
 
 
 def end_session(token: str | None) -> None:

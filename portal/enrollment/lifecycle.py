@@ -319,31 +319,47 @@ def expire_pending(*, older_than: timedelta, now: datetime | None = None) -> lis
     return stale
 
 
-def _fingerprint_query(by_platform: bool) -> sa.Select:
-    query = sa.select(
+def fingerprint_of(owner, *, by_platform: bool) -> sa.ColumnElement[str]:
+    """The status fingerprint of `owner`'s newest enrollment as one SQL text value.
+
+    `owner` is a user id: a bound parameter, or `User.id` to ask it within a query that
+    already reads the user (the status poll asks it with the session, in one statement).
+    With `by_platform`, only devices of the `platform` parameter count. The device is the
+    one `enrollment_status` shows: the newest not unenrolled, else the newest; "none" when
+    there is none.
+    """
+    parts = [
         Device.id,
         Device.status,
         Device.platform,
         Device.enrollment_type,
         Device.enrollment_method,
         Device.enrolled_at,
-    ).where(Device.user_id == sa.bindparam("user_id"))
+    ]
+    dash, bar = sa.literal_column("'-'"), sa.literal_column("'|'")
+    values = [sa.func.coalesce(sa.cast(part, sa.String), dash) for part in parts]
+    text = values[0]
+    for value in values[1:]:
+        text = text + bar + value
+    newest = sa.select(text).where(Device.user_id == owner)
     if by_platform:
-        query = query.where(Device.platform == sa.bindparam("platform"))
-    return query.order_by(Device.status == DeviceStatus.UNENROLLED, Device.id.desc()).limit(1)
+        newest = newest.where(Device.platform == sa.bindparam("platform"))
+    newest = newest.order_by(Device.status == DeviceStatus.UNENROLLED, Device.id.desc()).limit(1)
+    return sa.func.coalesce(newest.scalar_subquery(), sa.literal_column("'none'"))
 
 
 # Built once: the status poll runs this every few seconds for everyone enrolling.
-_FINGERPRINT = {True: _fingerprint_query(True), False: _fingerprint_query(False)}
+_FINGERPRINT = {
+    by_platform: sa.select(fingerprint_of(sa.bindparam("user_id"), by_platform=by_platform))
+    for by_platform in (True, False)
+}
+
+
+def fingerprint_params(platform: str | None) -> dict[str, str]:
+    return {"platform": Platform(platform).value} if platform else {}
 
 
 def status_fingerprint(user: User, *, platform: str | None = None) -> str:
-    """Changes whenever `enrollment_status` would show something else; one indexed query.
-
-    The same device as `enrollment_status`: the newest one not unenrolled, else the newest.
-    """
-    params = {"user_id": user.id}
-    if platform:
-        params["platform"] = Platform(platform).value
-    row = db.session.execute(_FINGERPRINT[bool(platform)], params).first()
-    return "none" if row is None else "|".join(str(value) for value in row)
+    """Changes whenever `enrollment_status` would show something else; one indexed query."""
+    params = {"user_id": user.id, **fingerprint_params(platform)}
+    return db.session.scalar(_FINGERPRINT[bool(platform)], params)

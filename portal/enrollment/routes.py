@@ -12,11 +12,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import role_required, safe_next
+from ..auth import loads_with_session, session_value
 from ..extensions import db
 from ..htmx import render
 from ..invitations import service as invitations
 from ..invitations.service import InvitationSettings
-from ..models import InvitationSender, Role
+from ..models import InvitationSender, Role, User
 from ..pool import reads_only
 from . import guide_context, journey, lifecycle, qr
 from . import service as enrollment_service
@@ -64,15 +65,28 @@ def start():
     )
 
 
+# Built once, as every statement of the poll (building one costs more than running it).
+_FINGERPRINT_OF_USER = {
+    by_platform: lifecycle.fingerprint_of(User.id, by_platform=by_platform)
+    for by_platform in (True, False)
+}
+
+
+def _fingerprint_with_session() -> tuple:
+    platform = guide_context.choose_device(request.args, request.user_agent.string)[0]
+    return _FINGERPRINT_OF_USER[bool(platform)], lifecycle.fingerprint_params(platform)
+
+
 @bp.get("/status")
 @role_required(Role.EMPLOYEE)
 @reads_only
+@loads_with_session(_fingerprint_with_session)
 def status():
     """The live status fragment; it stops polling once the device is enrolled.
 
     Polled every few seconds by everyone enrolling: the fragment carries an ETag made from
-    the person's newest enrollment (one query), and a poll that brings it back is answered
-    `304 Not Modified` without building the guide again.
+    the person's newest enrollment, read with the session in one statement, and a poll that
+    brings it back is answered `304 Not Modified` without building the guide again.
     """
     me = current_user._get_current_object()
     platform, os_range, _guessed = guide_context.choose_device(
@@ -99,7 +113,7 @@ def _status_etag(user, platform, os_key: str) -> str:
             str(request.args.get("after", "")),
             str(get_locale()),
             _status_template_version(),
-            lifecycle.status_fingerprint(user, platform=platform),
+            str(session_value(lambda: lifecycle.status_fingerprint(user, platform=platform))),
         )
     )
     return hashlib.sha256(facts.encode()).hexdigest()[:32]
