@@ -131,11 +131,21 @@ def _check_size() -> None:
         request.max_content_length = limit
 
 
+def _query_has_nul(query_string: bytes) -> bool:
+    """Whether a raw query string decodes to text holding NUL: written `%00` (or sent raw).
+
+    Decoding a URL cannot make a lone surrogate (invalid UTF-8 becomes U+FFFD), so this
+    answers for every query without parsing it."""
+    return b"%00" in query_string or b"\x00" in query_string
+
+
 def _check_text() -> None:
-    args = request.args
     if request.blueprint == "scim":  # SCIM refuses a bad filter itself, as `invalidFilter`
+        args = request.args
         args = MultiDict([(k, v) for k, v in args.items(multi=True) if k != "filter"])
-    if _multi(args):
+        if _multi(args):
+            raise _unstorable("query")
+    elif _query_has_nul(request.query_string):
         raise _unstorable("query")
     if has_unstorable(list((request.view_args or {}).values())):
         raise _unstorable("path")

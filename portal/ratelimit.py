@@ -6,10 +6,14 @@ and device endpoints keep working, limited per process. The outage is logged at 
 a minute, and `rate_limit_storage_ok()` tells `/healthz` the storage is degraded.
 
 Flask-Limiter checks every request twice: once before it (for the app-wide and blueprint
-limits) and once in the decorator of a limited view. The portal has no app-wide limits, so
-the first check runs only for blueprints that carry limits (SCIM); the decorated views
-(sign-in, device endpoints, `/go/`) are still checked by their decorator, and a request
-with no limit (the status poll) costs no limiter work.
+limits) and once in the decorator of a limited view, then reads its request context after
+it. The portal has no app-wide limits, so the first check runs only for blueprints that
+carry limits (SCIM); the decorated views (sign-in, `/go/`, the profile download) are still
+checked by their decorator; the after-request step runs only where a check ran; and a
+request with no limit (the status poll) costs no limiter work at all.
+
+The device endpoints share a budget per address (`SharedBudget`, below): counted in the
+limiter's storage, in batches, without Flask-Limiter's per-request machinery.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, abort, current_app, g, request
+from flask.globals import request_ctx
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 
@@ -118,8 +123,30 @@ def _check_only_where_limited(app: Flask) -> None:
             checks[n] = _check_where_limited
 
 
+def _when_the_limiter_ran(hook: Callable) -> Callable:
+    """`hook` (Flask-Limiter's after-request or teardown step) only for requests it checked."""
+
+    def run(value):
+        if hasattr(request_ctx._get_current_object(), "_limiter_request_context"):
+            return hook(value)
+        return value
+
+    return run
+
+
+def _finish_only_where_limited(app: Flask) -> None:
+    """Flask-Limiter's after-request step (its headers, `deduct_when`) and teardown read the
+    request's limiter context, which exists only where a limit was checked."""
+    steps = {"Limiter.__inject_headers", "Limiter.__release_context"}
+    for hooks in (app.after_request_funcs.get(None, []), app.teardown_request_funcs.get(None, [])):
+        for n, hook in enumerate(hooks):
+            if getattr(getattr(hook, "func", hook), "__qualname__", "") in steps:
+                hooks[n] = _when_the_limiter_ran(hook)
+
+
 def init_app(app: Flask) -> None:
     _check_only_where_limited(app)
+    _finish_only_where_limited(app)
     for name in STORAGE_LOGGERS:
         logger = logging.getLogger(name)
         if _once not in logger.filters:
