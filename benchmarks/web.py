@@ -555,8 +555,12 @@ def two_instances(
     first = Gunicorn("wsgi:app", env, workdir / "instance-a.log", port=ports[0]).start()
     second = None
     try:
-        one = generator.run(first.url, requests, connections=connections)
-        report.say(f"  one instance                          {one.summary()}")
+        # Both through the same proxy: the figure compares one instance with two, not a
+        # direct connection with one through haproxy.
+        with HAProxy(ports[:1], workdir) as proxy:
+            time.sleep(1.5)  # the backend seen healthy
+            one = generator.run(proxy.url, requests, connections=connections)
+        report.say(f"  one instance behind haproxy           {one.summary()}")
         second = Gunicorn("wsgi:app", env, workdir / "instance-b.log", port=ports[1]).start()
         with HAProxy(ports, workdir) as proxy:
             time.sleep(1.5)  # both backends seen healthy
