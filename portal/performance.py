@@ -24,6 +24,7 @@ import logging
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from flask import Flask, current_app, request
@@ -38,20 +39,23 @@ class Portal(Flask):
     """Flask, with the answer to "is this hook or view async?" kept per function.
 
     The portal has no async views, but `Flask.ensure_sync` inspects each function again
-    on every call; here it is inspected once (and async functions still work)."""
+    on every call; here it is inspected once (and async functions still work). Weak keys:
+    a function made for one request (`after_this_request`) is forgotten with it."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._sync_functions: dict = {}
+        self._sync_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def ensure_sync(self, func):
         try:
-            return self._sync_functions[func]
-        except KeyError:
-            sync = self._sync_functions[func] = super().ensure_sync(func)
-            return sync
-        except TypeError:  # not hashable: asked every time, as Flask does
+            if self._sync_functions.get(func):
+                return func
+        except TypeError:  # neither hashable nor weakly referable: asked every time
             return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if sync is func:  # an async function is wrapped anew each time, as Flask does
+            self._sync_functions[func] = True
+        return sync
 
 
 def init_app(app: Flask) -> None:
