@@ -13,10 +13,14 @@ class Passwords:
         # A real hash to verify against when the account does not exist, so an unknown
         # e-mail takes as long as a wrong password.
         self._dummy = self._hasher.hash("not-a-password")
+        self._costs: tuple[int, int] | None = None
 
     def configure(self, time_cost: int, memory_cost: int) -> None:
+        if self._costs == (time_cost, memory_cost):
+            return  # another app of the same process, with the same costs
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
         self._dummy = self._hasher.hash("not-a-password")
+        self._costs = (time_cost, memory_cost)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
