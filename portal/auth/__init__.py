@@ -56,8 +56,12 @@ def _load_user(token: str):
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
-    # Access is enforced by portal.access; Flask-Login only loads the user.
-    login_manager.session_protection = "basic"
+    # Access is enforced by portal.access; Flask-Login only loads the user. Its session
+    # protection is off: sessions are server-side (revocable, with idle and maximum ages,
+    # rotated at sign-in), nothing asks for a "fresh" login, and its "basic" mode only
+    # rewrote the cookie of a visitor's first requests, so that a concurrent answer (the
+    # favicon's 404) could undo a language switch made meanwhile.
+    login_manager.session_protection = None
     oidc.init_app(app)
     from .cli import register
 

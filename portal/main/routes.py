@@ -64,6 +64,17 @@ def set_time_zone():
     return "", 204
 
 
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """The portal's icon for browsers that ask for it on their own (pages name it too).
+
+    Answered without touching the session: a 404 page here would render the layout, load
+    the visitor and rewrite the session cookie from the request's older copy, racing a
+    language switch made on the page meanwhile (the switch was lost)."""
+    return current_app.send_static_file("img/favicon.svg")
+
+
 @bp.get("/brand/logo")
 @public
 def logo():
