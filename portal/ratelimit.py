@@ -240,7 +240,8 @@ class SharedBudget:
 
         @functools.wraps(view)
         def limited(*args, **kwargs):
-            if limiter.enabled:
+            # This app's setting: the limiter object is shared by every app of a process.
+            if current_app.config.get("RATELIMIT_ENABLED", True):
                 wait = self.spend(client_address())
                 if wait is not None:
                     log.warning("request budget %r spent by an address: answering 429", self.scope)

@@ -166,3 +166,14 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def away_from_a_minute_boundary():
+    """Start well inside a clock minute: the device budget's windows are aligned to the
+    clock, and a test counting "N per minute" in real time must not straddle two."""
+    import time
+
+    second = time.time() % 60
+    if second > 55:
+        time.sleep(60.5 - second)

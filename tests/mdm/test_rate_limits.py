@@ -17,7 +17,9 @@ def _discover(client, identifier: str = "nobody@example.com"):
     )
 
 
-def test_device_endpoints_share_a_budget_per_address_then_answer_429(seeded, client):
+def test_device_endpoints_share_a_budget_per_address_then_answer_429(
+    seeded, client, away_from_a_minute_boundary
+):
     seeded.config["MDM_RATE_LIMIT"] = "4 per minute"
     device = DeviceClient(client, secret="x" * 43)
     idle = load("result-idle-ue-ios.plist")
@@ -92,7 +94,9 @@ def test_repeated_discovery_refusals_are_audited_once(seeded, client):
         assert [r["reason"] for r in refusals()] == ["unknown_user", "not_user_enrollment"]
 
 
-def test_the_limiter_works_out_limits_once_per_limited_request_only(seeded, client, monkeypatch):
+def test_the_limiter_works_out_limits_once_per_limited_request_only(
+    seeded, client, monkeypatch, away_from_a_minute_boundary
+):
     from portal.extensions import limiter
 
     manager = limiter.limit_manager

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import redis
 
 from portal import ratelimit
-from portal.extensions import limiter
 from portal.ratelimit import SharedBudget
 
 REDIS = "redis://127.0.0.1:6379/13"
 MINUTE = 1_800_000_000.0  # the start of a minute (aligned windows)
+# This run's own budget name: test workers running at once share the Redis database.
+SCOPE = f"test-budget-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
 def shared_redis():
+    """Redis, with this test's keys removed after it (never the whole database: the other
+    test workers share it)."""
     connection = redis.Redis.from_url(REDIS)
-    connection.flushdb()
     yield connection
-    connection.flushdb()
+    for key in connection.scan_iter(f"*{SCOPE}*"):
+        connection.delete(key)
 
 
 def _process(app_factory, limit: str):
@@ -29,7 +34,7 @@ def _process(app_factory, limit: str):
 def _budget() -> SharedBudget:
     from flask import current_app
 
-    return SharedBudget("test-budget", lambda: current_app.config["MDM_RATE_LIMIT"])
+    return SharedBudget(SCOPE, lambda: current_app.config["MDM_RATE_LIMIT"])
 
 
 def _spend(app, budget: SharedBudget, times: int, now: float, address: str = "192.0.2.1"):
@@ -38,7 +43,7 @@ def _spend(app, budget: SharedBudget, times: int, now: float, address: str = "19
 
 
 def _stored(connection) -> int:
-    return sum(int(connection.get(key)) for key in connection.keys("*test-budget*"))
+    return sum(int(connection.get(key)) for key in connection.scan_iter(f"*{SCOPE}*"))
 
 
 def test_batches_are_two_percent_of_the_budget_and_small_budgets_are_exact():
@@ -102,19 +107,26 @@ def test_a_redis_outage_counts_in_each_process_memory(app_factory):
     budget = _budget()
     assert _spend(app, budget, 4, MINUTE) == [None, None, None, 60]
     fallback = app.extensions["portal_ratelimit"].fallback
-    assert fallback.get(f"test-budget/192.0.2.1/3/60/{int(MINUTE // 60)}") == 4
+    assert fallback.get(f"{SCOPE}/192.0.2.1/3/60/{int(MINUTE // 60)}") == 4
 
 
-def test_the_endpoints_answer_429_with_the_seconds_left(app_factory, shared_redis):
+def test_the_endpoints_answer_429_with_the_seconds_left(
+    app_factory, shared_redis, away_from_a_minute_boundary
+):
     app = _process(app_factory, "2 per minute")
+    # An address of this run only: the other test workers share the Redis database.
+    address = f"2001:db8::{uuid.uuid4().hex[:4]}"
     client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
     url = (
         "/.well-known/com.apple.remotemanagement?user-identifier=x@example.com&model-family=iPhone"
     )
-    assert [client.get(url).status_code for _ in range(2)] == [403, 403]
-    refused = client.get(url)
-    assert refused.status_code == 429
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    assert refused.get_json()["status"] == 429
-    with app.app_context():
-        limiter.reset()
+    try:
+        assert [client.get(url).status_code for _ in range(2)] == [403, 403]
+        refused = client.get(url)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.get_json()["status"] == 429
+    finally:
+        for key in shared_redis.scan_iter(f"*{address}*"):
+            shared_redis.delete(key)

@@ -83,7 +83,7 @@ def test_discovery_answers_are_reused_for_a_moment(app_factory, speed_pki):
 
 
 def test_rate_limited_answers_say_when_to_retry_others_carry_no_limiter_headers(
-    app_factory, speed_pki
+    app_factory, speed_pki, away_from_a_minute_boundary
 ):
     from portal import demo
 
