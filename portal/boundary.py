@@ -141,8 +141,7 @@ def _query_has_nul(query_string: bytes) -> bool:
 
 def _check_text() -> None:
     if request.blueprint == "scim":  # SCIM refuses a bad filter itself, as `invalidFilter`
-        args = request.args
-        args = MultiDict([(k, v) for k, v in args.items(multi=True) if k != "filter"])
+        args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "filter"])
         if _multi(args):
             raise _unstorable("query")
     elif _query_has_nul(request.query_string):

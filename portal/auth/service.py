@@ -5,6 +5,7 @@ No request or `current_user` here: callers pass what they read from the request.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -103,16 +104,11 @@ _SESSION_WITH_USER = (
 )
 
 
-_WITH_COLUMN: dict[int, tuple[sa.ColumnElement, sa.Select]] = {}
-
-
+@functools.cache
 def _with_column(also: sa.ColumnElement) -> sa.Select:
     """The session query with `also` added, built once per expression (callers build their
     expressions once: a statement built anew on every request costs more than it runs)."""
-    known = _WITH_COLUMN.get(id(also))
-    if known is None or known[0] is not also:
-        known = _WITH_COLUMN[id(also)] = (also, _SESSION_WITH_USER.add_columns(also))
-    return known[1]
+    return _SESSION_WITH_USER.add_columns(also)
 
 
 def load_session(
